@@ -1,0 +1,108 @@
+"""The ledger database as a Dagster resource: a connection pool and the security contexts."""
+
+import ipaddress
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Optional
+
+import psycopg
+from dagster import ConfigurableResource
+from psycopg_pool import ConnectionPool
+from pydantic import PrivateAttr
+
+from . import settings
+from .errors import LedgerError
+
+
+def connect(url: str, **kwargs) -> psycopg.Connection:
+    """A direct connection, with an unreachable server reported as one readable line."""
+    try:
+        return psycopg.connect(url, connect_timeout=10, **kwargs)
+    except psycopg.OperationalError as exc:
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise LedgerError(f"cannot connect to the ledger database {settings.redact(url)}: {reason}") from None
+
+
+class LedgerDatabase(ConfigurableResource):
+    """The ledger database.
+
+    ``user_context`` and ``system_context`` are the counterparts of the seed's setUserContext /
+    transactionWithUser and setSystemContext / transactionAsSystem: each yields a connection inside
+    one database transaction whose role and user are set for that transaction only, committed when
+    the block ends and rolled back if it raises.
+    """
+
+    url: Optional[str] = None  # None: LEDGER_DATABASE_URL, or else the embedded server
+    max_connections: int = 4
+
+    _pool: Optional[ConnectionPool] = PrivateAttr(default=None)
+    _url: Optional[str] = PrivateAttr(default=None)
+
+    def database_url(self) -> str:
+        if self._url is None:
+            self._url = (
+                settings.validate_database_url(self.url, "the database url")
+                if self.url
+                else settings.database_url()
+            )
+        return self._url
+
+    def connect(self, **kwargs) -> psycopg.Connection:
+        return connect(self.database_url(), **kwargs)
+
+    def pool(self) -> ConnectionPool:
+        if self._pool is None:
+            url = self.database_url()
+            connect(url).close()  # an unreachable server fails here with its reason, not a pool timeout
+            self._pool = ConnectionPool(
+                url,
+                min_size=1,
+                max_size=self.max_connections,
+                kwargs={"connect_timeout": 10},
+                check=ConnectionPool.check_connection,
+                open=True,
+            )
+        return self._pool
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def teardown_after_execution(self, context) -> None:
+        self.close()
+
+    @contextmanager
+    def user_context(self, user_id, client_ip: Optional[str] = None) -> Iterator[psycopg.Connection]:
+        """A transaction that sees only ``user_id``'s rows (role ledger_app)."""
+        with self._transaction("SELECT set_user_context(%s, %s)", (_user_id(user_id), _ip(client_ip))) as conn:
+            yield conn
+
+    @contextmanager
+    def system_context(self, client_ip: Optional[str] = None) -> Iterator[psycopg.Connection]:
+        """A transaction for the ledger's own work, which sees every row (role ledger_system)."""
+        with self._transaction("SELECT set_system_context(%s)", (_ip(client_ip),)) as conn:
+            yield conn
+
+    @contextmanager
+    def _transaction(self, enter_context: str, params: tuple) -> Iterator[psycopg.Connection]:
+        with self.pool().connection() as conn, conn.transaction():
+            conn.execute(enter_context, params)
+            yield conn
+
+
+def _user_id(value) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise LedgerError(f"user id must be a UUID, got {value!r}") from None
+
+
+def _ip(value: Optional[str]) -> Optional[str]:
+    if value is None:
+        return None
+    try:
+        return str(ipaddress.ip_address(value))
+    except ValueError:
+        raise LedgerError(f"client ip must be an IP address, got {value!r}") from None

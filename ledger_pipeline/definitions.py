@@ -1,0 +1,11 @@
+"""The code location: the one Definitions object that workspace.yaml loads."""
+
+import dagster as dg
+
+from .assets import ledger_schema
+from .db import LedgerDatabase
+
+defs = dg.Definitions(
+    assets=[ledger_schema],
+    resources={"ledger_db": LedgerDatabase()},
+)

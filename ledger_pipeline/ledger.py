@@ -1,0 +1,151 @@
+"""The posting path in Python, and a plausible demo ledger written through it."""
+
+import datetime as dt
+import json
+import random
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Optional
+
+import psycopg
+
+from .db import LedgerDatabase
+from .errors import LedgerError
+
+
+class PostingError(LedgerError):
+    pass
+
+
+@dataclass(frozen=True)
+class Entry:
+    account_id: uuid.UUID
+    entry_type: str  # 'debit' or 'credit'
+    amount: Decimal
+
+
+def post_transaction(
+    conn: psycopg.Connection,
+    transaction_code: str,
+    entries: Sequence[Entry],
+    description: Optional[str] = None,
+    initiated_by: Optional[uuid.UUID] = None,
+    metadata: Optional[dict] = None,
+    created_at: Optional[dt.datetime] = None,
+) -> uuid.UUID:
+    """Posts one balanced transaction through the SQL function post_transaction.
+
+    Runs in the caller's transaction (a savepoint, so a refusal leaves the caller's transaction
+    usable and nothing of this posting written).
+    """
+    payload = [
+        {"account_id": str(e.account_id), "entry_type": e.entry_type, "amount": str(e.amount)}
+        for e in entries
+    ]
+    try:
+        with conn.transaction():
+            row = conn.execute(
+                "SELECT post_transaction(%s, %s::jsonb, %s, %s, %s::jsonb, %s)",
+                (transaction_code, json.dumps(payload), description, initiated_by,
+                 json.dumps(metadata or {}), created_at),
+            ).fetchone()
+    except (psycopg.errors.CheckViolation, psycopg.errors.ForeignKeyViolation) as exc:
+        raise PostingError(exc.diag.message_primary or str(exc)) from None
+    return row[0]
+
+
+HOUSE_ACCOUNTS = [
+    # code, name, type, currency
+    ("CASH-USD", "Bank account (USD)", "asset", "USD"),
+    ("CASH-EUR", "Bank account (EUR)", "asset", "EUR"),
+    ("FEES-USD", "Fee revenue (USD)", "revenue", "USD"),
+    ("FEES-EUR", "Fee revenue (EUR)", "revenue", "EUR"),
+]
+CURRENCIES = ("USD", "EUR")
+
+
+@dataclass
+class DemoLedger:
+    users: list[uuid.UUID]
+    accounts: dict[str, uuid.UUID]  # code -> id
+    transactions: int
+
+
+def ledger_is_empty(db: LedgerDatabase) -> bool:
+    with db.system_context() as conn:
+        return conn.execute("SELECT NOT EXISTS (SELECT 1 FROM transactions)").fetchone()[0]
+
+
+def write_demo_data(
+    db: LedgerDatabase, transactions: int, users: int = 6, days: int = 7, seed: Optional[int] = None
+) -> DemoLedger:
+    """Writes house accounts, ``users`` customers with a USD and an EUR wallet each, and
+    ``transactions`` deposits, transfers, fees and withdrawals spread over the last ``days`` days.
+
+    Wallets are liabilities and never go below zero; every posting goes through post_transaction.
+    The same ``seed`` writes the same ledger (and so cannot be written twice into one database).
+    """
+    if transactions < 0 or users < 2 or days < 1:
+        raise LedgerError("demo data needs transactions >= 0, at least 2 users and at least 1 day")
+    rng = random.Random(seed)
+    suffix = uuid.UUID(int=rng.getrandbits(128)).hex[:8]
+    now = dt.datetime.now(dt.timezone.utc)
+    start = now - dt.timedelta(days=days)
+    user_ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(users)]
+
+    with db.system_context() as conn:
+        accounts = {}
+        rows = [(None, f"{code}-{suffix}", name, kind, cur) for code, name, kind, cur in HOUSE_ACCOUNTS]
+        rows += [
+            (user, f"WALLET-{user.hex[:8]}-{cur}", f"Wallet {user.hex[:8]} ({cur})", "liability", cur)
+            for user in user_ids
+            for cur in CURRENCIES
+        ]
+        try:
+            for user, code, name, kind, cur in rows:
+                accounts[code] = conn.execute(
+                    "INSERT INTO accounts (user_id, code, name, account_type, currency)"
+                    " VALUES (%s, %s, %s, %s, %s) RETURNING id",
+                    (user, code, name, kind, cur),
+                ).fetchone()[0]
+        except psycopg.errors.UniqueViolation:
+            raise LedgerError(f"demo data for seed {seed} is already in this ledger; choose another --seed") from None
+
+    def house(prefix: str, cur: str) -> uuid.UUID:
+        return accounts[f"{prefix}-{cur}-{suffix}"]
+
+    def wallet(user: uuid.UUID, cur: str) -> uuid.UUID:
+        return accounts[f"WALLET-{user.hex[:8]}-{cur}"]
+
+    balances = {(u, c): Decimal(0) for u in user_ids for c in CURRENCIES}
+    # Chronological value dates, so balances as of any moment stay non-negative too.
+    moments = sorted(start + (now - start) * rng.random() for _ in range(transactions))
+    batch = 500  # one database transaction per batch keeps memory flat and progress durable
+    for offset in range(0, transactions, batch):
+        with db.system_context() as conn:
+            for at in moments[offset:offset + batch]:
+                user, cur = rng.choice(user_ids), rng.choice(CURRENCIES)
+                held = balances[user, cur]
+                amount = Decimal(rng.randint(100, 50_000)) / 100
+                kind = rng.choice(["DEPOSIT", "DEPOSIT", "TRANSFER", "FEE", "WITHDRAW"]) if held > 0 else "DEPOSIT"
+                if kind == "DEPOSIT":
+                    legs = [(house("CASH", cur), "debit"), (wallet(user, cur), "credit")]
+                    balances[user, cur] += amount
+                else:
+                    amount = min(amount, held) if kind != "FEE" else min(Decimal("2.50"), held)
+                    if kind == "TRANSFER":
+                        other = rng.choice([u for u in user_ids if u != user])
+                        legs = [(wallet(user, cur), "debit"), (wallet(other, cur), "credit")]
+                        balances[other, cur] += amount
+                    elif kind == "FEE":
+                        legs = [(wallet(user, cur), "debit"), (house("FEES", cur), "credit")]
+                    else:
+                        legs = [(wallet(user, cur), "debit"), (house("CASH", cur), "credit")]
+                    balances[user, cur] -= amount
+                post_transaction(
+                    conn, kind, [Entry(acc, side, amount) for acc, side in legs],
+                    description=f"demo {kind.lower()}", initiated_by=user, created_at=at,
+                )
+    return DemoLedger(user_ids, accounts, transactions)

@@ -1,0 +1,62 @@
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+CLI = str(Path(sys.executable).parent / "ledger-pipeline")
+
+
+def run(*args, url=None, env_extra=None, timeout=180):
+    env = {k: v for k, v in os.environ.items() if k != "LEDGER_DATABASE_URL"}
+    if url:
+        env["LEDGER_DATABASE_URL"] = url
+    env.update(env_extra or {})
+    return subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_start_migrates_loads_demo_data_once_and_shows_status(empty_db_url):
+    first = run("start", "--transactions", "40", url=empty_db_url)
+    assert first.returncode == 0, first.stderr
+    assert "migrations applied now: 001, 002, 006" in first.stdout
+    assert "the ledger was empty: wrote 40 demo transactions" in first.stdout
+    again = run("start", url=empty_db_url)
+    assert again.returncode == 0, again.stderr
+    assert "migrations applied now: none" in again.stdout and "demo" not in again.stdout
+    assert "006      production_security      applied" in again.stdout
+
+
+def test_migrate_up_down_status(empty_db_url):
+    assert run("migrate", "up", url=empty_db_url).stdout.strip() == "applied: 001, 002, 006"
+    assert run("migrate", "up", url=empty_db_url).stdout.strip() == "nothing to apply: the schema is up to date"
+    assert run("migrate", "down", "006", url=empty_db_url).stdout.strip() == "rolled back: 006"
+    status = run("migrate", "status", url=empty_db_url).stdout
+    assert "006      production_security      pending" in status
+
+
+def test_the_embedded_server_is_the_default(tmp_path):
+    env = {"LEDGER_EMBEDDED_DIR": str(tmp_path / "pg")}
+    up = run("migrate", "up", env_extra=env)
+    assert up.returncode == 0, up.stderr
+    status = run("migrate", "status", env_extra=env)
+    assert "006      production_security      applied" in status.stdout
+    assert (tmp_path / "pg" / "data" / "PG_VERSION").read_text().startswith("18")
+
+
+@pytest.mark.parametrize("args, url, message", [
+    (["migrate", "status"], "mysql://root@localhost/ledger", "LEDGER_DATABASE_URL must be a postgresql:// URL"),
+    (["migrate", "status"], "postgresql://postgres@127.0.0.1:5432/x?bogus=1",
+     "LEDGER_DATABASE_URL is not a valid PostgreSQL URL"),
+    (["migrate", "status"], "postgresql://postgres@127.0.0.1:1/ledger", "cannot connect to the ledger database"),
+    (["migrate", "down", "009"], None, "unknown migration version '009'"),
+    (["migrate", "down", "006"], None, "nothing to roll back: migration 006 is not applied"),
+    (["demo-data", "--transactions", "0"], None, "expected a number above zero"),
+    (["demo-data", "--transactions", "ten"], None, "expected a whole number"),
+])
+def test_bad_input_gets_one_clear_line_and_exit_2(empty_db_url, args, url, message):
+    result = run(*args, url=url or empty_db_url)
+    assert result.returncode == 2
+    assert message in result.stderr
+    assert result.stderr.strip().splitlines()[-1].count("error") >= 1
+    assert "Traceback" not in result.stderr

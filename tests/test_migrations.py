@@ -1,0 +1,134 @@
+import shutil
+import threading
+
+import psycopg
+import pytest
+
+from ledger_pipeline.migrations import MIGRATIONS_DIR, MigrationError, Runner
+
+ALL = ["001", "002", "006"]
+
+
+def table_exists(url: str, name: str) -> bool:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SELECT to_regclass(%s) IS NOT NULL", (name,)).fetchone()[0]
+
+
+def recorded(url: str) -> list[str]:
+    with psycopg.connect(url) as conn:
+        return [v for (v,) in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+
+
+def test_up_status_down_up_again(empty_db_url):
+    runner = Runner(empty_db_url)
+    assert [r["state"] for r in runner.status()] == ["pending"] * 3
+
+    assert runner.up() == ALL
+    assert [(r["version"], r["state"]) for r in runner.status()] == [(v, "applied") for v in ALL]
+    assert table_exists(empty_db_url, "audit_log")
+
+    assert runner.down("006") == ["006"]
+    assert recorded(empty_db_url) == ["001", "002"]
+    assert not table_exists(empty_db_url, "audit_log")
+    assert not table_exists(empty_db_url, "reconciliation_runs")
+    with psycopg.connect(empty_db_url) as conn:
+        leftovers = conn.execute(
+            "SELECT count(*) FROM pg_policy"
+            " UNION ALL SELECT count(*) FROM pg_proc WHERE proname IN"
+            " ('set_user_context', 'set_system_context', 'clear_context', 'audit_write', 'audit_entries')"
+            " UNION ALL SELECT count(*) FROM pg_class WHERE relrowsecurity AND relname IN ('accounts', 'entries')"
+        ).fetchall()
+    assert leftovers == [(0,), (0,), (0,)]
+
+    assert runner.up() == ["006"]
+    assert runner.up() == []
+    assert recorded(empty_db_url) == ALL
+
+
+def test_down_rolls_back_newer_versions_first(empty_db_url):
+    runner = Runner(empty_db_url)
+    runner.up()
+    assert runner.down("002") == ["006", "002"]
+    assert recorded(empty_db_url) == ["001"]
+    assert runner.up() == ["002", "006"]
+
+
+def test_edited_applied_file_is_refused(empty_db_url, tmp_path):
+    shutil.copytree(MIGRATIONS_DIR, tmp_path / "m")
+    Runner(empty_db_url, tmp_path / "m").up()
+    path = tmp_path / "m" / "002_posting.up.sql"
+    path.write_text(path.read_text() + "\n-- an afterthought\n")
+    runner = Runner(empty_db_url, tmp_path / "m")
+    with pytest.raises(MigrationError, match="002_posting.up.sql was edited after it was applied"):
+        runner.up()
+    with pytest.raises(MigrationError, match="edited"):
+        runner.down("006")
+    assert recorded(empty_db_url) == ALL
+    assert [r["state"] for r in runner.status()] == ["applied", "applied, file edited", "applied"]
+
+
+def test_missing_applied_file_is_refused(empty_db_url, tmp_path):
+    shutil.copytree(MIGRATIONS_DIR, tmp_path / "m")
+    Runner(empty_db_url, tmp_path / "m").up()
+    (tmp_path / "m" / "006_production_security.up.sql").unlink()
+    (tmp_path / "m" / "006_production_security.down.sql").unlink()
+    with pytest.raises(MigrationError, match="migration 006 is applied but its file is missing"):
+        Runner(empty_db_url, tmp_path / "m").up()
+
+
+def test_failed_migration_leaves_nothing_half_applied(empty_db_url, tmp_path):
+    shutil.copytree(MIGRATIONS_DIR, tmp_path / "m")
+    (tmp_path / "m" / "007_broken.up.sql").write_text(
+        "CREATE TABLE half_done (id int);\nSELECT no_such_function();\n"
+    )
+    with pytest.raises(MigrationError, match="007_broken.up.sql failed and was rolled back"):
+        Runner(empty_db_url, tmp_path / "m").up()
+    assert recorded(empty_db_url) == ALL  # the ones before it each committed on their own
+    assert not table_exists(empty_db_url, "half_done")
+
+
+def test_unknown_version_and_nothing_to_roll_back(empty_db_url):
+    runner = Runner(empty_db_url)
+    with pytest.raises(MigrationError, match="unknown migration version '009'"):
+        runner.down("009")
+    with pytest.raises(MigrationError, match="nothing to roll back: migration 006 is not applied"):
+        runner.down("006")
+
+
+def test_two_runners_at_once_apply_each_migration_once(empty_db_url):
+    start = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        start.wait()
+        try:
+            results.append(Runner(empty_db_url).up())
+        except Exception as exc:  # surfaced by the assertion below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert sorted(results, key=len) == [[], ALL]
+    assert recorded(empty_db_url) == ALL
+
+
+def test_adopts_the_seed_tools_schema_migrations(empty_db_url):
+    # The seed's own tool applied 001-005 and recorded them in its own table shape.
+    with psycopg.connect(empty_db_url) as conn:
+        for version in ("001", "002"):
+            conn.execute(next(MIGRATIONS_DIR.glob(f"{version}_*.up.sql")).read_text())
+        conn.execute("CREATE TABLE schema_migrations (version varchar(255) PRIMARY KEY, run_on timestamp)")
+        conn.execute(
+            "INSERT INTO schema_migrations (version, run_on)"
+            " SELECT to_char(n, 'FM000'), now() FROM generate_series(1, 5) n"
+        )
+    runner = Runner(empty_db_url)
+    assert runner.up() == ["006"]
+    states = {r["version"]: r["state"] for r in runner.status()}
+    assert states == {"001": "adopted", "002": "adopted", "003": "adopted", "004": "adopted",
+                      "005": "adopted", "006": "applied"}
+    assert table_exists(empty_db_url, "audit_log")

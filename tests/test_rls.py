@@ -1,0 +1,108 @@
+import psycopg
+import pytest
+
+from ledger_pipeline.errors import LedgerError
+
+
+def visible(conn) -> dict[str, set]:
+    return {
+        "accounts": {r[0] for r in conn.execute("SELECT id FROM accounts")},
+        "transactions": {r[0] for r in conn.execute("SELECT id FROM transactions")},
+        "entries_accounts": {r[0] for r in conn.execute("SELECT account_id FROM entries")},
+    }
+
+
+def own_rows(users, who: str) -> dict[str, set]:
+    wallet = users.wallet_a if who == "a" else users.wallet_b
+    deposit = users.deposit_a if who == "a" else users.deposit_b
+    return {"accounts": {wallet}, "transactions": {deposit}, "entries_accounts": {wallet}}
+
+
+def test_a_user_sees_only_their_own_rows(app_ledger, two_users):
+    with app_ledger.user_context(two_users.a) as conn:
+        assert visible(conn) == own_rows(two_users, "a")
+    with app_ledger.user_context(two_users.b) as conn:
+        assert visible(conn) == own_rows(two_users, "b")
+
+
+def test_a_superuser_connection_in_user_context_is_still_filtered(ledger, two_users):
+    with ledger.user_context(two_users.a) as conn:
+        assert visible(conn) == own_rows(two_users, "a")
+
+
+@pytest.mark.parametrize("attempt", [
+    "SET app.bypass_rls = 'true'",
+    "SET LOCAL app.bypass_rls = 'on'",
+    "SELECT set_config('app.bypass_rls', 'true', false)",
+    "RESET ROLE",
+    "SELECT clear_context()",
+])
+def test_settings_that_flip_nothing(app_ledger, two_users, attempt):
+    with app_ledger.user_context(two_users.a) as conn:
+        conn.execute(attempt)
+        seen = visible(conn)
+    # Having left the user context, the login falls back to nothing at all, never to everything.
+    assert seen["accounts"] <= {two_users.wallet_a}
+    assert two_users.wallet_b not in seen["accounts"] and two_users.deposit_b not in seen["transactions"]
+
+
+@pytest.mark.parametrize("attempt", [
+    "SELECT set_system_context()",
+    "SET ROLE ledger_system",
+    "SET LOCAL ROLE ledger_system",
+    "SELECT set_config('role', 'ledger_system', true)",
+])
+def test_the_application_login_cannot_reach_system_context(app_ledger, two_users, attempt):
+    with app_ledger.user_context(two_users.a) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied to set role"):
+            with conn.transaction():
+                conn.execute(attempt)
+        assert visible(conn) == own_rows(two_users, "a")
+
+
+def test_system_context_sees_everything(system_ledger, two_users):
+    with system_ledger.system_context() as conn:
+        seen = visible(conn)
+    assert seen["accounts"] == {two_users.cash, two_users.wallet_a, two_users.wallet_b}
+    assert seen["transactions"] == {two_users.deposit_a, two_users.deposit_b}
+
+
+def test_the_application_login_gets_a_clear_error_for_system_context(app_ledger, two_users):
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        with app_ledger.system_context():
+            pass
+
+
+def test_no_context_sees_nothing(app_ledger, two_users):
+    with app_ledger.connect() as conn:
+        assert visible(conn) == {"accounts": set(), "transactions": set(), "entries_accounts": set()}
+
+
+def test_user_context_does_not_leak_into_the_next_transaction_on_a_pooled_connection(app_ledger, two_users):
+    with app_ledger.user_context(two_users.a, client_ip="203.0.113.9") as conn:
+        first = conn.info.backend_pid
+    with app_ledger.pool().connection() as conn:
+        assert conn.info.backend_pid == first
+        assert conn.execute(
+            "SELECT current_user, current_setting('app.user_id', true), current_setting('app.client_ip', true)"
+        ).fetchone() == ("ledger_test_app", "", "")
+        assert visible(conn)["accounts"] == set()
+
+
+def test_a_user_cannot_write_into_another_users_account(app_ledger, two_users):
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        with app_ledger.user_context(two_users.a) as conn:
+            conn.execute(
+                "INSERT INTO accounts (user_id, code, name, account_type, currency)"
+                " VALUES (%s, 'STOLEN', 'x', 'liability', 'USD')",
+                (two_users.b,),
+            )
+
+
+def test_bad_context_arguments_are_refused_before_the_database(app_ledger):
+    with pytest.raises(LedgerError, match="user id must be a UUID"):
+        with app_ledger.user_context("alice"):
+            pass
+    with pytest.raises(LedgerError, match="client ip must be an IP address"):
+        with app_ledger.user_context("00000000-0000-0000-0000-000000000001", client_ip="not-an-ip"):
+            pass
