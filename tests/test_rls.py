@@ -1,6 +1,7 @@
 import psycopg
 import pytest
 
+from ledger_pipeline.db import LedgerDatabase
 from ledger_pipeline.errors import LedgerError
 
 
@@ -79,14 +80,16 @@ def test_no_context_sees_nothing(app_ledger, two_users):
 
 
 def test_user_context_does_not_leak_into_the_next_transaction_on_a_pooled_connection(app_ledger, two_users):
-    with app_ledger.user_context(two_users.a, client_ip="203.0.113.9") as conn:
+    single = LedgerDatabase(url=app_ledger.url, max_connections=1)
+    with single.user_context(two_users.a, client_ip="203.0.113.9") as conn:
         first = conn.info.backend_pid
-    with app_ledger.pool().connection() as conn:
+    with single.pool().connection() as conn:
         assert conn.info.backend_pid == first
         assert conn.execute(
             "SELECT current_user, current_setting('app.user_id', true), current_setting('app.client_ip', true)"
         ).fetchone() == ("ledger_test_app", "", "")
         assert visible(conn)["accounts"] == set()
+    single.close()
 
 
 def test_a_user_cannot_write_into_another_users_account(app_ledger, two_users):
