@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from .db import LedgerDatabase
+from .resources import LedgerResource
 from .migrations import Runner
 
 
@@ -10,8 +10,8 @@ from .migrations import Runner
     group_name="ledger",
     description="The ledger schema: every migration in sql/migrations applied to the ledger database.",
 )
-def ledger_schema(context: dg.AssetExecutionContext, ledger_db: LedgerDatabase) -> dg.MaterializeResult:
-    runner = Runner(ledger_db.database_url())
+def ledger_schema(context: dg.AssetExecutionContext, ledger_db: LedgerResource) -> dg.MaterializeResult:
+    runner = Runner(ledger_db.database.database_url())
     applied_now = runner.up()
     status = runner.status()
     versions = [row["version"] for row in status if row["state"] in ("applied", "adopted")]

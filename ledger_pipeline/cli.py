@@ -1,26 +1,63 @@
 """The `ledger-pipeline` command."""
 
 import argparse
+import datetime as dt
+import json
 import sys
+import uuid
 
 import psycopg
 
 from . import settings
 from .db import LedgerDatabase
 from .errors import LedgerError
+from .faults import FAULTS, inject
 from .ledger import ledger_is_empty, write_demo_data
 from .migrations import Runner
 
+# Exit codes of `reconcile`; every command exits 2 on bad input or a broken run.
+PASSED, FAILED, ERROR = 0, 1, 2
+EXIT_CODES = {"passed": PASSED, "failed": FAILED, "error": ERROR}
 
-def positive_int(text: str) -> int:
+
+def whole_number(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"expected a number of at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def timestamp(text: str) -> dt.datetime:
     try:
-        value = int(text)
+        value = dt.datetime.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"expected a number above zero, got {value}")
-    return value
+        raise argparse.ArgumentTypeError(
+            f"not a timestamp: {text!r} (use ISO 8601, e.g. 2026-11-25 or 2026-11-25T00:00:00Z)"
+        ) from None
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
+
+def run_id(text: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a run id (a UUID): {text!r}") from None
+
+
+def to_json(value) -> str:
+    def plain(v):
+        return v.isoformat() if isinstance(v, (dt.datetime, dt.date)) else str(v)  # Decimal stays exact
+
+    return json.dumps(value, default=plain, indent=2)
+
+
+# --- migrate, demo-data, start -----------------------------------------------------------------
 
 def cmd_migrate(args, db: LedgerDatabase) -> int:
     runner = Runner(db.database_url())
@@ -46,6 +83,10 @@ def print_status(runner: Runner) -> None:
 def cmd_demo_data(args, db: LedgerDatabase) -> int:
     demo = write_demo_data(db, args.transactions, users=args.users, days=args.days, seed=args.seed)
     print(f"wrote {demo.transactions} transactions for {len(demo.users)} users on {len(demo.accounts)} accounts")
+    for fault in args.fault or []:
+        injected = inject(db, demo, fault)
+        details = "; ".join(f"{k.replace('_', ' ')} {_text(v)}" for k, v in injected.items() if k != "fault")
+        print(f"injected {fault}: {details}")
     return 0
 
 
@@ -61,12 +102,101 @@ def cmd_start(args, db: LedgerDatabase) -> int:
     return 0
 
 
+# --- reconcile ---------------------------------------------------------------------------------
+
+def cmd_reconcile(args, db: LedgerDatabase) -> int:
+    from .reconciliation import Scope, reconcile
+
+    if args.type == "hourly":
+        if args.period_start or args.period_end:
+            raise LedgerError("the hourly quick check covers the whole ledger; it takes no period")
+        scope = Scope.quick()
+    else:
+        scope = Scope(args.type, args.period_start, args.period_end)
+    result = reconcile(db, scope)
+    from .reconciliation.recorder import run_with_items
+
+    run = run_with_items(db, result.run_id)
+    run["checks"] = result.row["summary"]["checks"] if result.row.get("summary") else {}
+    if args.json:
+        print(to_json(run))
+    else:
+        print_run(run)
+    return EXIT_CODES[result.status]
+
+
+def cmd_history(args, db: LedgerDatabase) -> int:
+    from .reconciliation.recorder import history
+
+    runs = history(db, args.limit)
+    if args.json:
+        print(to_json(runs))
+        return 0
+    print(f"{'run id':<36}  {'type':<10} {'status':<7} {'started at':<25} {'mismatches':>10}  scope")
+    for run in runs:
+        print(f"{str(run['id']):<36}  {run['run_type']:<10} {run['status']:<7} "
+              f"{run['started_at'].isoformat(timespec='seconds'):<25} {_text(run['mismatch_count']):>10}  {_scope(run)}")
+    if not runs:
+        print("(no reconciliation runs yet)")
+    return 0
+
+
+def cmd_show(args, db: LedgerDatabase) -> int:
+    from .reconciliation.recorder import run_with_items
+
+    run = run_with_items(db, args.run_id)
+    if run is None:
+        raise LedgerError(f"no reconciliation run with id {args.run_id}")
+    run["checks"] = (run["summary"] or {}).get("checks", {})
+    if args.json:
+        print(to_json(run))
+    else:
+        print_run(run)
+    return 0
+
+
+def print_run(run: dict) -> None:
+    print(f"reconciliation {run['id']}  type {run['run_type']}  {run['status'].upper()}  ({_scope(run)})")
+    if run["error"]:
+        print(f"error: {run['error']}")
+    print(f"debits {_text(run['total_debits'])}  credits {_text(run['total_credits'])}  "
+          f"accounts {_text(run['accounts_checked'])}  transactions {_text(run['transactions_checked'])}")
+    if run["checks"]:
+        print()
+        print(f"  {'check':<34} {'result':<8} {'mismatches':>10}")
+        for name, check in run["checks"].items():
+            result = "error" if check.get("error") else ("passed" if check["passed"] else "FAILED")
+            print(f"  {name:<34} {result:<8} {_text(check.get('unexpected_count')):>10}")
+    if run["items"]:
+        print()
+        print("mismatches:")
+        for item in run["items"]:
+            subject = (f"account {item['details'].get('account_code') or item['account_id']}"
+                       if item["account_id"] else f"transaction {item['transaction_id'] or '(ledger total)'}")
+            print(f"  {item['check_name']:<32} {subject}  {item['currency'] or ''}  expected {item['expected']}"
+                  f"  actual {item['actual']}  difference {item['difference']}")
+
+
+def _scope(run: dict) -> str:
+    if run["period_start"]:
+        return f"{run['period_start'].isoformat()} to {run['period_end'].isoformat()}"
+    return "whole ledger"
+
+
+def _text(value) -> str:
+    if isinstance(value, list):
+        return ", ".join(map(str, value))
+    return "-" if value is None else str(value)
+
+
+# --- the parser ----------------------------------------------------------------------------------
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ledger-pipeline", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
 
     start = commands.add_parser("start", help="migrate, load demo data into an empty ledger, show status")
-    start.add_argument("--transactions", type=positive_int, default=2000)
+    start.add_argument("--transactions", type=whole_number(1), default=2000)
     start.set_defaults(run=cmd_start)
 
     migrate = commands.add_parser("migrate", help="apply, roll back or list schema migrations")
@@ -78,11 +208,32 @@ def parser() -> argparse.ArgumentParser:
     migrate.set_defaults(run=cmd_migrate)
 
     demo = commands.add_parser("demo-data", help="write a plausible demo ledger through the posting path")
-    demo.add_argument("--transactions", type=positive_int, default=1000)
-    demo.add_argument("--users", type=positive_int, default=6)
-    demo.add_argument("--days", type=positive_int, default=7, help="spread value dates over this many days")
+    demo.add_argument("--transactions", type=whole_number(0), default=1000)
+    demo.add_argument("--users", type=whole_number(2), default=6)
+    demo.add_argument("--days", type=whole_number(1), default=7, help="spread value dates over this many days")
     demo.add_argument("--seed", type=int, help="write the same ledger again (default: a new one each time)")
+    demo.add_argument("--fault", action="append", choices=FAULTS,
+                      help="inject this fault after writing (repeatable), to watch the checks fire")
     demo.set_defaults(run=cmd_demo_data)
+
+    reconcile = commands.add_parser(
+        "reconcile", help="run a reconciliation (exit 0 passed, 1 failed, 2 error), or list and show past runs"
+    )
+    reconcile.add_argument("--type", choices=["manual", "daily", "hourly", "backfill", "escalation"],
+                           default="manual", help="hourly is the quick check: debits equal credits")
+    reconcile.add_argument("--period-start", type=timestamp, help="check only this window (needs --period-end)")
+    reconcile.add_argument("--period-end", type=timestamp)
+    reconcile.add_argument("--json", action="store_true", help="print JSON for machines")
+    reconcile.set_defaults(run=cmd_reconcile)
+    views = reconcile.add_subparsers(dest="view")
+    past = views.add_parser("history", help="past runs, newest first")
+    past.add_argument("--limit", type=whole_number(1), default=30)
+    past.add_argument("--json", action="store_true")
+    past.set_defaults(run=cmd_history)
+    show = views.add_parser("show", help="one run with its mismatches")
+    show.add_argument("run_id", type=run_id)
+    show.add_argument("--json", action="store_true")
+    show.set_defaults(run=cmd_show)
     return top
 
 
@@ -93,10 +244,10 @@ def main(argv=None) -> int:
         return args.run(args, db)
     except LedgerError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return 2
+        return ERROR
     except psycopg.Error as exc:
         print(f"error: database: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
-        return 2
+        return ERROR
     finally:
         db.close()
 

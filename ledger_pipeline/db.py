@@ -1,15 +1,21 @@
-"""The ledger database as a Dagster resource: a connection pool and the security contexts."""
+"""The ledger database: a connection pool and the security contexts.
+
+Plain Python, so the command line starts without importing Dagster; resources.py wraps it as a
+Dagster resource."""
 
 import ipaddress
+import json
+import threading
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from decimal import Decimal
+from functools import partial
 from typing import Optional
 
 import psycopg
-from dagster import ConfigurableResource
+from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
-from pydantic import PrivateAttr
 
 from . import settings
 from .errors import LedgerError
@@ -24,7 +30,7 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
         raise LedgerError(f"cannot connect to the ledger database {settings.redact(url)}: {reason}") from None
 
 
-class LedgerDatabase(ConfigurableResource):
+class LedgerDatabase:
     """The ledger database.
 
     ``user_context`` and ``system_context`` are the counterparts of the seed's setUserContext /
@@ -33,11 +39,12 @@ class LedgerDatabase(ConfigurableResource):
     the block ends and rolled back if it raises.
     """
 
-    url: Optional[str] = None  # None: LEDGER_DATABASE_URL, or else the embedded server
-    max_connections: int = 4
-
-    _pool: Optional[ConnectionPool] = PrivateAttr(default=None)
-    _url: Optional[str] = PrivateAttr(default=None)
+    def __init__(self, url: Optional[str] = None, max_connections: int = 4):
+        self.url = url  # None: LEDGER_DATABASE_URL, or else the embedded server
+        self.max_connections = max_connections
+        self._pool: Optional[ConnectionPool] = None
+        self._url: Optional[str] = None
+        self._pool_lock = threading.Lock()  # threads share one database object and its one pool
 
     def database_url(self) -> str:
         if self._url is None:
@@ -52,26 +59,25 @@ class LedgerDatabase(ConfigurableResource):
         return connect(self.database_url(), **kwargs)
 
     def pool(self) -> ConnectionPool:
-        if self._pool is None:
-            url = self.database_url()
-            connect(url).close()  # an unreachable server fails here with its reason, not a pool timeout
-            self._pool = ConnectionPool(
-                url,
-                min_size=1,
-                max_size=self.max_connections,
-                kwargs={"connect_timeout": 10},
-                check=ConnectionPool.check_connection,
-                open=True,
-            )
-        return self._pool
+        with self._pool_lock:
+            if self._pool is None:
+                url = self.database_url()
+                connect(url).close()  # an unreachable server fails here with its reason, not a pool timeout
+                self._pool = ConnectionPool(
+                    url,
+                    min_size=1,
+                    max_size=self.max_connections,
+                    kwargs={"connect_timeout": 10},
+                    check=ConnectionPool.check_connection,
+                    configure=_exact_json,
+                    open=True,
+                )
+            return self._pool
 
     def close(self) -> None:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
-
-    def teardown_after_execution(self, context) -> None:
-        self.close()
 
     @contextmanager
     def user_context(self, user_id, client_ip: Optional[str] = None) -> Iterator[psycopg.Connection]:
@@ -90,6 +96,11 @@ class LedgerDatabase(ConfigurableResource):
         with self.pool().connection() as conn, conn.transaction():
             conn.execute(enter_context, params)
             yield conn
+
+
+def _exact_json(conn: psycopg.Connection) -> None:
+    """Amounts inside JSONB (audit snapshots, reconciliation details) load as exact decimals."""
+    set_json_loads(partial(json.loads, parse_float=Decimal), conn)
 
 
 def _user_id(value) -> uuid.UUID:

@@ -3,9 +3,9 @@
 import dagster as dg
 
 from .assets import ledger_schema
-from .db import LedgerDatabase
+from .resources import LedgerResource
 
 defs = dg.Definitions(
     assets=[ledger_schema],
-    resources={"ledger_db": LedgerDatabase()},
+    resources={"ledger_db": LedgerResource()},
 )

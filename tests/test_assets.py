@@ -1,11 +1,11 @@
 import dagster as dg
 
 from ledger_pipeline.assets import ledger_schema
-from ledger_pipeline.db import LedgerDatabase
+from ledger_pipeline.resources import LedgerResource
 
 
 def test_materializing_ledger_schema_applies_pending_migrations(empty_db_url):
-    resources = {"ledger_db": LedgerDatabase(url=empty_db_url)}
+    resources = {"ledger_db": LedgerResource(url=empty_db_url)}
     with dg.instance_for_test() as instance:
         first = dg.materialize([ledger_schema], resources=resources, instance=instance)
         again = dg.materialize([ledger_schema], resources=resources, instance=instance)

@@ -51,7 +51,8 @@ def test_the_embedded_server_is_the_default(tmp_path):
     (["migrate", "status"], "postgresql://postgres@127.0.0.1:1/ledger", "cannot connect to the ledger database"),
     (["migrate", "down", "009"], None, "unknown migration version '009'"),
     (["migrate", "down", "006"], None, "nothing to roll back: migration 006 is not applied"),
-    (["demo-data", "--transactions", "0"], None, "expected a number above zero"),
+    (["demo-data", "--transactions", "-1"], None, "expected a number of at least 0"),
+    (["start", "--transactions", "0"], None, "expected a number of at least 1"),
     (["demo-data", "--transactions", "ten"], None, "expected a whole number"),
 ])
 def test_bad_input_gets_one_clear_line_and_exit_2(empty_db_url, args, url, message):

@@ -1,0 +1,87 @@
+"""What a reconciliation checks: the check names, their SQL, and the scope of a run."""
+
+import datetime as dt
+from dataclasses import dataclass
+from functools import cache
+
+import psycopg
+from psycopg import sql
+
+from .. import settings
+from ..errors import LedgerError
+
+CHECKS_DIR = settings.SQL_DIR / "checks"
+
+# The contract: other tools and people query these names.
+CHECK_NAMES = (
+    "debits_equal_credits",
+    "liability_balances_non_negative",
+    "transactions_balanced",
+    "stored_balances_match_entries",
+)
+QUICK_CHECKS = ("debits_equal_credits",)
+RUN_TYPES = ("daily", "hourly", "manual", "backfill", "escalation")
+
+NEGATIVE_INFINITY = "-infinity"
+INFINITY = "infinity"
+
+
+@dataclass(frozen=True)
+class Scope:
+    """A full run (no period), a period run over [period_start, period_end), or the quick check."""
+
+    run_type: str
+    period_start: dt.datetime | None = None
+    period_end: dt.datetime | None = None
+    checks: tuple[str, ...] = CHECK_NAMES
+
+    def __post_init__(self):
+        if self.run_type not in RUN_TYPES:
+            raise LedgerError(f"run type must be one of {', '.join(RUN_TYPES)}, not {self.run_type!r}")
+        if (self.period_start is None) != (self.period_end is None):
+            raise LedgerError("a period needs both a start and an end")
+        if self.period_start is not None:
+            for bound in (self.period_start, self.period_end):
+                if bound.tzinfo is None:
+                    raise LedgerError(f"period bounds need a time zone, got {bound.isoformat()}")
+            if self.period_end <= self.period_start:
+                raise LedgerError(
+                    f"the period ends ({self.period_end.isoformat()}) before it starts ({self.period_start.isoformat()})"
+                )
+        unknown = set(self.checks) - set(CHECK_NAMES)
+        if unknown or not self.checks:
+            raise LedgerError(f"unknown checks: {', '.join(sorted(unknown)) or 'none given'}")
+
+    @classmethod
+    def quick(cls) -> "Scope":
+        """The hourly sanity check: the ledger as a whole balances, per currency."""
+        return cls("hourly", checks=QUICK_CHECKS)
+
+    @property
+    def is_period(self) -> bool:
+        return self.period_start is not None
+
+    def describe(self) -> str:
+        if self.is_period:
+            return f"{self.period_start.isoformat()} to {self.period_end.isoformat()}"
+        return "whole ledger" if self.checks == CHECK_NAMES else f"whole ledger: {', '.join(self.checks)}"
+
+
+@cache
+def _template(name: str) -> str:
+    return (CHECKS_DIR / f"{name}.sql").read_text()
+
+
+def render(name: str, scope: Scope | None, conn: psycopg.Connection) -> str:
+    """sql/checks/<name>.sql with the scope's bounds as literals (GX runs it as a query asset)."""
+    bounds = (
+        (scope.period_start, scope.period_end) if scope and scope.is_period else (NEGATIVE_INFINITY, INFINITY)
+    )
+    return (
+        sql.SQL(_template(name))
+        .format(
+            period_start=sql.SQL("{}::timestamptz").format(sql.Literal(bounds[0])),
+            period_end=sql.SQL("{}::timestamptz").format(sql.Literal(bounds[1])),
+        )
+        .as_string(conn)
+    )

@@ -1,0 +1,102 @@
+"""The bridge to Great Expectations: each check is one UnexpectedRowsExpectation over a query
+asset, validated by GX's SQL execution engine inside PostgreSQL.
+
+GX takes seconds to import, so this module is imported only when a reconciliation runs, and each
+process builds one GX context per database and reuses it.
+"""
+
+import os
+import warnings
+from dataclasses import dataclass, field
+from decimal import Decimal
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
+with warnings.catch_warnings():
+    # Deprecation noise from GX's own imports, not from anything this project calls.
+    warnings.simplefilter("ignore", DeprecationWarning)
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+    from great_expectations.datasource.fluent.interfaces import GxDatasourceWarning
+
+UNEXPECTED = "SELECT * FROM {batch} WHERE expected IS DISTINCT FROM actual"
+SAMPLE_SIZE = 5
+
+
+@dataclass
+class Validation:
+    """What GX found for one check."""
+
+    success: bool
+    unexpected_count: int | None
+    sample: list[dict] = field(default_factory=list)
+    error: str | None = None
+
+
+def gx_url(url: str) -> str:
+    """The ledger URL as GX connects: the psycopg 3 driver, every session as ledger_system (so
+    row-level security never hides a row from a check, and a login that may not see everything
+    fails to connect rather than passing on partial sight), and read-only."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query["options"] = " ".join(
+        filter(None, [query.get("options"), "-c role=ledger_system", "-c default_transaction_read_only=on"])
+    )
+    return urlunsplit(parts._replace(scheme="postgresql+psycopg", query=urlencode(query)))
+
+
+_datasources: dict[str, object] = {}
+
+
+def _datasource(url: str):
+    if url not in _datasources:
+        context = gx.get_context(mode="ephemeral")
+        context.variables.progress_bars = ProgressBarsConfig(globally=False)
+        with warnings.catch_warnings():
+            # GX suggests its Postgres data source, which rejects socket-only URLs like the
+            # embedded server's; the generic SQL one accepts them.
+            warnings.simplefilter("ignore", GxDatasourceWarning)
+            _datasources[url] = context.data_sources.add_sql(name="ledger", connection_string=gx_url(url))
+    return _datasources[url]
+
+
+def validate(url: str, queries: dict[str, str], run_key: str) -> dict[str, Validation]:
+    """Validates each check's query (check name -> SQL) in the database."""
+    datasource = _datasource(url)
+    results = {}
+    for name, query in queries.items():
+        asset_name = f"{name}-{run_key}"
+        # GX takes only queries that start with SELECT; the checks may open with comments or WITH.
+        asset = datasource.add_query_asset(name=asset_name, query=f"SELECT * FROM (\n{query}\n) AS check_rows")
+        try:
+            batch = asset.add_batch_definition_whole_table("all").get_batch()
+            expectation = gx.expectations.UnexpectedRowsExpectation(
+                unexpected_rows_query=UNEXPECTED, description=name
+            )
+            result = batch.validate(expectation, result_format="COMPLETE")
+        finally:
+            datasource.delete_asset(asset_name)
+        results[name] = _validation(result)
+    return results
+
+
+def _validation(result) -> Validation:
+    info = result.exception_info or {}
+    if info.get("raised_exception"):
+        message = (info.get("exception_message") or "the expectation raised").strip().splitlines()[0]
+        return Validation(success=False, unexpected_count=None, error=message)
+    rows = (result.result.get("details") or {}).get("unexpected_rows") or []
+    return Validation(
+        success=bool(result.success),
+        unexpected_count=result.result.get("observed_value"),
+        sample=[{k: _plain(v) for k, v in row.items()} for row in rows[:SAMPLE_SIZE]],
+    )
+
+
+def _plain(value):
+    """JSON-safe and exact: amounts stay decimal strings rather than lossy floats."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (str, int, float, bool, dict, list)) or value is None:
+        return value
+    return str(value)

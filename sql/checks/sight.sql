@@ -1,0 +1,13 @@
+-- A reconciliation must see every row. It runs as ledger_system, whose policies on the three
+-- ledger tables are USING (true); this finds anything that would narrow that sight: a missing
+-- system policy, or a restrictive policy (restrictive policies are ANDed with the permissive ones).
+SELECT t.tablename AS table_name,
+       current_user AS reading_as,
+       EXISTS (SELECT FROM pg_policies p
+               WHERE p.schemaname = 'public' AND p.tablename = t.tablename
+                 AND p.permissive = 'PERMISSIVE' AND p.cmd IN ('ALL', 'SELECT')
+                 AND p.roles @> ARRAY['ledger_system']::name[] AND p.qual = 'true') AS system_policy,
+       (SELECT count(*) FROM pg_policies p
+        WHERE p.schemaname = 'public' AND p.tablename = t.tablename
+          AND p.permissive = 'RESTRICTIVE') AS restrictive_policies
+FROM (VALUES ('accounts'), ('transactions'), ('entries')) AS t (tablename)
