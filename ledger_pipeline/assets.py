@@ -1,9 +1,22 @@
-"""Dagster assets."""
+"""Dagster assets: the schema, and the reconciliations that guard the ledger."""
 
 import dagster as dg
+from dagster._core.storage.tags import BACKFILL_ID_TAG
 
-from .resources import LedgerResource
+from . import settings
+from .asset_checks import check_specs, report
 from .migrations import Runner
+from .reconciliation import CHECK_NAMES, Scope, reconcile
+from .reconciliation.checks import QUICK_CHECKS
+from .resources import LedgerResource
+
+# Two full reconciliations never run at once: every run that materializes the asset, whichever job
+# or button launched it, takes this pool's single slot (dagster.yaml: pools default_limit 1).
+FULL_RECONCILIATION_POOL = "ledger_full_reconciliation"
+
+
+class ReconcileConfig(dg.Config):
+    run_type: str = "manual"  # 'daily' from the schedule, 'escalation' from the sensor
 
 
 @dg.asset(
@@ -23,3 +36,54 @@ def ledger_schema(context: dg.AssetExecutionContext, ledger_db: LedgerResource) 
             "schema_version": dg.MetadataValue.text(versions[-1] if versions else ""),
         }
     )
+
+
+@dg.asset(
+    group_name="reconciliation",
+    deps=[ledger_schema],
+    check_specs=check_specs("full_reconciliation", CHECK_NAMES),
+    pool=FULL_RECONCILIATION_POOL,
+    description="A full reconciliation of the whole ledger, recorded in reconciliation_runs.",
+)
+def full_reconciliation(
+    context: dg.AssetExecutionContext, config: ReconcileConfig, ledger_db: LedgerResource
+) -> dg.MaterializeResult:
+    result = reconcile(ledger_db.database, Scope(config.run_type), dagster_run_id=context.run.run_id)
+    context.log.info(f"reconciliation {result.run_id}: {result.status}")
+    return report([result], CHECK_NAMES)
+
+
+@dg.asset(
+    group_name="reconciliation",
+    deps=[ledger_schema],
+    check_specs=check_specs("ledger_balance", QUICK_CHECKS),
+    description="The hourly quick check: the ledger as a whole balances, per currency.",
+)
+def ledger_balance(context: dg.AssetExecutionContext, ledger_db: LedgerResource) -> dg.MaterializeResult:
+    result = reconcile(ledger_db.database, Scope.quick(), dagster_run_id=context.run.run_id)
+    context.log.info(f"reconciliation {result.run_id}: {result.status}")
+    return report([result], QUICK_CHECKS)
+
+
+daily_partitions = dg.DailyPartitionsDefinition(start_date=settings.partitions_start(), timezone=settings.timezone())
+
+
+@dg.asset(
+    group_name="reconciliation",
+    deps=[ledger_schema],
+    partitions_def=daily_partitions,
+    # A backfill over many days is one run, reconciling day after day in that process.
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    check_specs=check_specs("daily_reconciliation", CHECK_NAMES),
+    description="One reconciliation per day: the transactions created that day, balances as of its end.",
+)
+def daily_reconciliation(context: dg.AssetExecutionContext, ledger_db: LedgerResource) -> dg.MaterializeResult:
+    run_type = "backfill" if BACKFILL_ID_TAG in context.run.tags else "daily"
+    results = []
+    for key in context.partition_keys:
+        window = daily_partitions.time_window_for_partition_key(key)
+        result = reconcile(ledger_db.database, Scope(run_type, window.start, window.end),
+                           dagster_run_id=context.run.run_id, partition_key=key)
+        context.log.info(f"{key}: reconciliation {result.run_id}: {result.status}")
+        results.append(result)
+    return report(results, CHECK_NAMES)

@@ -90,7 +90,7 @@ def cmd_demo_data(args, db: LedgerDatabase) -> int:
     return 0
 
 
-def cmd_start(args, db: LedgerDatabase) -> int:
+def cmd_setup(args, db: LedgerDatabase) -> int:
     runner = Runner(db.database_url())
     applied = runner.up()
     print(f"database: {settings.redact(db.database_url())}")
@@ -100,6 +100,20 @@ def cmd_start(args, db: LedgerDatabase) -> int:
         print(f"the ledger was empty: wrote {demo.transactions} demo transactions")
     print_status(runner)
     return 0
+
+
+def cmd_start(args, db: LedgerDatabase) -> int:
+    from .dev import run_dagster
+
+    cmd_setup(args, db)
+    db.close()
+    return run_dagster(db.database_url(), args.host, args.port)
+
+
+def cmd_dagster(args, db: LedgerDatabase) -> int:
+    from .dev import dagster_command
+
+    return dagster_command(db.database_url(), args.dagster_args)
 
 
 # --- reconcile ---------------------------------------------------------------------------------
@@ -195,9 +209,23 @@ def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="ledger-pipeline", description=__doc__)
     commands = top.add_subparsers(dest="command", required=True)
 
-    start = commands.add_parser("start", help="migrate, load demo data into an empty ledger, show status")
-    start.add_argument("--transactions", type=whole_number(1), default=2000)
+    start = commands.add_parser(
+        "start", help="set up, then run the Dagster webserver and daemon on localhost until Ctrl-C"
+    )
+    start.add_argument("--host", default="127.0.0.1")
+    start.add_argument("--port", type=whole_number(1), default=3000)
+    setup = commands.add_parser("setup", help="migrate, load demo data into an empty ledger, show status")
+    for command in (start, setup):
+        command.add_argument("--transactions", type=whole_number(1), default=2000,
+                             help="demo transactions to write into an empty ledger")
     start.set_defaults(run=cmd_start)
+    setup.set_defaults(run=cmd_setup)
+
+    dagster = commands.add_parser(
+        "dagster", help="run a dagster command against this pipeline's instance, e.g. schedule start NAME -w workspace.yaml"
+    )
+    dagster.add_argument("dagster_args", nargs=argparse.REMAINDER)
+    dagster.set_defaults(run=cmd_dagster)
 
     migrate = commands.add_parser("migrate", help="apply, roll back or list schema migrations")
     actions = migrate.add_subparsers(dest="action", required=True)

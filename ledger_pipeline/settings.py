@@ -1,6 +1,8 @@
 """The one place that reads configuration from the environment."""
 
+import datetime as dt
 import os
+import zoneinfo
 from pathlib import Path
 
 import psycopg.conninfo
@@ -13,6 +15,10 @@ SQL_DIR = PROJECT_DIR / "sql"
 DATABASE_URL_VAR = "LEDGER_DATABASE_URL"
 EMBEDDED_DIR_VAR = "LEDGER_EMBEDDED_DIR"
 LEDGER_DATABASE = "ledger"
+DAGSTER_DATABASE = "dagster"  # Dagster's runs, events and schedules, beside the ledger
+TIMEZONE_VAR = "LEDGER_TIMEZONE"  # schedules run in it; daily partitions are its days
+PARTITIONS_START_VAR = "LEDGER_PARTITIONS_START"  # the first day of the daily partitions
+ALERT_URLS_VAR = "LEDGER_ALERT_URLS"  # apprise URLs, space separated; none: alerts are logged
 
 
 def embedded_dir() -> Path:
@@ -50,3 +56,25 @@ def redact(url: str) -> str:
     host = params.get("host", "")
     where = f"{host}:{params['port']}" if "port" in params else host
     return f"{params.get('user', '')}@{where or 'localhost'}/{params.get('dbname', '')}"
+
+
+def timezone() -> str:
+    name = os.environ.get(TIMEZONE_VAR, "").strip() or "UTC"
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        raise LedgerError(f"{TIMEZONE_VAR} is not a known time zone: {name!r} (e.g. UTC, Europe/Berlin)") from None
+    return name
+
+
+def partitions_start() -> str:
+    text = os.environ.get(PARTITIONS_START_VAR, "").strip() or "2026-01-01"
+    try:
+        dt.date.fromisoformat(text)
+    except ValueError:
+        raise LedgerError(f"{PARTITIONS_START_VAR} must be a date like 2026-01-01, got {text!r}") from None
+    return text
+
+
+def alert_urls() -> list[str]:
+    return os.environ.get(ALERT_URLS_VAR, "").split()

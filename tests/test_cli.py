@@ -16,12 +16,12 @@ def run(*args, url=None, env_extra=None, timeout=180):
     return subprocess.run([CLI, *args], env=env, capture_output=True, text=True, timeout=timeout)
 
 
-def test_start_migrates_loads_demo_data_once_and_shows_status(empty_db_url):
-    first = run("start", "--transactions", "40", url=empty_db_url)
+def test_setup_migrates_loads_demo_data_once_and_shows_status(empty_db_url):
+    first = run("setup", "--transactions", "40", url=empty_db_url)
     assert first.returncode == 0, first.stderr
     assert "migrations applied now: 001, 002, 006" in first.stdout
     assert "the ledger was empty: wrote 40 demo transactions" in first.stdout
-    again = run("start", url=empty_db_url)
+    again = run("setup", url=empty_db_url)
     assert again.returncode == 0, again.stderr
     assert "migrations applied now: none" in again.stdout and "demo" not in again.stdout
     assert "006      production_security      applied" in again.stdout
@@ -52,7 +52,7 @@ def test_the_embedded_server_is_the_default(tmp_path):
     (["migrate", "down", "009"], None, "unknown migration version '009'"),
     (["migrate", "down", "006"], None, "nothing to roll back: migration 006 is not applied"),
     (["demo-data", "--transactions", "-1"], None, "expected a number of at least 0"),
-    (["start", "--transactions", "0"], None, "expected a number of at least 1"),
+    (["setup", "--transactions", "0"], None, "expected a number of at least 1"),
     (["demo-data", "--transactions", "ten"], None, "expected a whole number"),
 ])
 def test_bad_input_gets_one_clear_line_and_exit_2(empty_db_url, args, url, message):

@@ -1,0 +1,124 @@
+"""Dagster sensors: escalate a failed hourly check to a full reconciliation, and alert on
+reconciliations that fail or break.
+
+A failing non-blocking asset check leaves its run successful, so run-failure sensors never see
+it: both sensors read finished runs (successful and failed) and the check evaluations of each.
+A run_key is deduplicated forever, so the escalation's key is the hourly run's id: one full
+reconciliation per failed hourly run, however often the sensor sees it.
+"""
+
+from collections.abc import Iterator
+
+import dagster as dg
+from psycopg.rows import dict_row
+
+from . import alerts, settings
+from .assets import daily_reconciliation, full_reconciliation, ledger_balance
+from .jobs import RECONCILIATION_JOBS, full_reconciliation_job, hourly_balance_check_job
+from .resources import LedgerResource
+
+ESCALATED_FROM_TAG = "ledger/escalated_from"
+RECONCILIATION_ASSETS = {full_reconciliation.key, ledger_balance.key, daily_reconciliation.key}
+PAGE = 100
+
+
+def finished_runs(instance: dg.DagsterInstance, after: int) -> Iterator[tuple[int, dg.DagsterRun, bool]]:
+    """(storage id, run, whether the run failed) for runs that finished after the cursor, in order."""
+    pages = [
+        instance.fetch_run_status_changes(
+            dg.RunStatusChangeRecordsFilter(event_type=event_type, after_storage_id=after), limit=PAGE, ascending=True
+        ).records
+        for event_type in (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE)
+    ]
+    # A full page may have more behind it: go no further than the shortest full page reached, so
+    # the cursor never passes a run not yet seen.
+    horizon = min((page[-1].storage_id for page in pages if len(page) == PAGE), default=None)
+    records = sorted((r for page in pages for r in page), key=lambda r: r.storage_id)
+    for record in records:
+        if horizon is not None and record.storage_id > horizon:
+            break
+        run = instance.get_run_by_id(record.run_id)
+        if run is not None:
+            failed = record.event_log_entry.dagster_event_type == dg.DagsterEventType.RUN_FAILURE
+            yield record.storage_id, run, failed
+
+
+def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
+    evaluations = [r.event_log_entry.dagster_event.asset_check_evaluation_data for r in records]
+    return sorted({e.check_name for e in evaluations if not e.passed})
+
+
+def failure_message(instance: dg.DagsterInstance, run_id: str) -> str:
+    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
+    messages = [r.event_log_entry.dagster_event.event_specific_data.error.message.strip() for r in records]
+    return "; ".join(m.splitlines()[0] for m in messages if m) or "the run failed"
+
+
+def targets(run: dg.DagsterRun, job: dg.JobDefinition | None, assets: set[dg.AssetKey]) -> bool:
+    """Whether the run materialized these assets, launched from the job or from the UI's buttons."""
+    return (job is not None and run.job_name == job.name) or bool(run.asset_selection and run.asset_selection & assets)
+
+
+@dg.sensor(
+    job=full_reconciliation_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="When an hourly balance check fails or errors, run a full reconciliation (once per hourly run).",
+)
+def escalate_failed_hourly_check(context: dg.SensorEvaluationContext):
+    cursor = int(context.cursor or 0)
+    for storage_id, run, run_failed in finished_runs(context.instance, cursor):
+        cursor = storage_id
+        if not targets(run, hourly_balance_check_job, {ledger_balance.key}):
+            continue
+        checks = failed_checks(context.instance, run.run_id)
+        if run_failed or checks:
+            reason = "run failed" if run_failed else "failed checks: " + ", ".join(checks)
+            context.log.info(f"escalating hourly run {run.run_id}: {reason}")
+            yield dg.RunRequest(
+                run_key=run.run_id,
+                run_config=dg.RunConfig(ops={"full_reconciliation": {"config": {"run_type": "escalation"}}}),
+                tags={ESCALATED_FROM_TAG: run.run_id, "ledger/escalation_reason": reason[:200]},
+            )
+    context.update_cursor(str(cursor))
+
+
+@dg.sensor(
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Alert when a reconciliation fails a check or breaks (LEDGER_ALERT_URLS, else the log).",
+)
+def reconciliation_alerts(context: dg.SensorEvaluationContext, ledger_db: LedgerResource):
+    cursor = int(context.cursor or 0)
+    sent = 0
+    for storage_id, run, run_failed in finished_runs(context.instance, cursor):
+        if any(targets(run, job, RECONCILIATION_ASSETS) for job in RECONCILIATION_JOBS):
+            checks = failed_checks(context.instance, run.run_id)
+            if run_failed or checks:
+                alert = compose_alert(context.instance, ledger_db, run, checks, run_failed)
+                if not alerts.send(alert, settings.alert_urls(), context.log):
+                    # The cursor stays before this run, so the next evaluation tries it again.
+                    context.update_cursor(str(cursor))
+                    return dg.SkipReason(f"could not deliver the alert for run {run.run_id}; will retry")
+                sent += 1
+        cursor = storage_id
+    context.update_cursor(str(cursor))
+    if not sent:
+        return dg.SkipReason("no failed or broken reconciliation since the last evaluation")
+
+
+def compose_alert(instance, ledger_db: LedgerResource, run: dg.DagsterRun, checks: list[str], run_failed: bool):
+    with ledger_db.system_context() as conn:
+        cursor = conn.cursor(row_factory=dict_row)
+        runs = cursor.execute(
+            "SELECT * FROM reconciliation_runs WHERE dagster_run_id = %s ORDER BY started_at", (run.run_id,)
+        ).fetchall()
+        top = cursor.execute(
+            "SELECT i.* FROM reconciliation_items i JOIN reconciliation_runs r ON r.id = i.run_id"
+            " WHERE r.dagster_run_id = %s AND i.status = 'mismatch'"
+            " ORDER BY abs(i.difference) DESC NULLS LAST LIMIT %s",
+            (run.run_id, alerts.TOP_MISMATCHES),
+        ).fetchall()
+    failure = failure_message(instance, run.run_id) if run_failed else None
+    return alerts.compose(run.run_id, run.job_name, checks, failure, runs, top)
