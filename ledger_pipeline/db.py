@@ -86,9 +86,11 @@ class LedgerDatabase:
             yield conn
 
     @contextmanager
-    def system_context(self, client_ip: Optional[str] = None) -> Iterator[psycopg.Connection]:
-        """A transaction for the ledger's own work, which sees every row (role ledger_system)."""
-        with self._transaction("SELECT set_system_context(%s)", (_ip(client_ip),)) as conn:
+    def system_context(self, client_ip: Optional[str] = None, on_behalf_of=None) -> Iterator[psycopg.Connection]:
+        """A transaction for the ledger's own work, which sees every row (role ledger_system).
+        ``on_behalf_of`` names the user it acts for, in the audit log."""
+        user = None if on_behalf_of is None else _user_id(on_behalf_of)
+        with self._transaction("SELECT set_system_context(%s, %s)", (_ip(client_ip), user)) as conn:
             yield conn
 
     @contextmanager

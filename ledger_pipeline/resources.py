@@ -38,6 +38,6 @@ class LedgerResource(dg.ConfigurableResource):
             yield conn
 
     @contextmanager
-    def system_context(self, client_ip: Optional[str] = None) -> Iterator[psycopg.Connection]:
-        with self.database.system_context(client_ip) as conn:
+    def system_context(self, client_ip: Optional[str] = None, on_behalf_of=None) -> Iterator[psycopg.Connection]:
+        with self.database.system_context(client_ip, on_behalf_of) as conn:
             yield conn

@@ -10,9 +10,11 @@ reconciliation per failed hourly run, however often the sensor sees it.
 from collections.abc import Iterator
 
 import dagster as dg
+import psycopg
 from psycopg.rows import dict_row
 
 from . import alerts, settings
+from .errors import LedgerError
 from .assets import daily_reconciliation, full_reconciliation, ledger_balance
 from .jobs import RECONCILIATION_JOBS, full_reconciliation_job, hourly_balance_check_job
 from .resources import LedgerResource
@@ -43,6 +45,20 @@ def finished_runs(instance: dg.DagsterInstance, after: int) -> Iterator[tuple[in
             yield record.storage_id, run, failed
 
 
+def start_cursor(context: dg.SensorEvaluationContext) -> int | None:
+    """The stored cursor, or None after recording the newest run status change as the start:
+    a sensor first switched on (or reset) acts on what happens from then on, not on history."""
+    if context.cursor:
+        return int(context.cursor)
+    latest = [
+        records[0].storage_id
+        for event_type in (dg.DagsterEventType.RUN_SUCCESS, dg.DagsterEventType.RUN_FAILURE)
+        if (records := context.instance.fetch_run_status_changes(event_type, limit=1).records)
+    ]
+    context.update_cursor(str(max(latest, default=0)))
+    return None
+
+
 def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
     evaluations = [r.event_log_entry.dagster_event.asset_check_evaluation_data for r in records]
@@ -67,7 +83,9 @@ def targets(run: dg.DagsterRun, job: dg.JobDefinition | None, assets: set[dg.Ass
     description="When an hourly balance check fails or errors, run a full reconciliation (once per hourly run).",
 )
 def escalate_failed_hourly_check(context: dg.SensorEvaluationContext):
-    cursor = int(context.cursor or 0)
+    cursor = start_cursor(context)
+    if cursor is None:
+        return
     for storage_id, run, run_failed in finished_runs(context.instance, cursor):
         cursor = storage_id
         if not targets(run, hourly_balance_check_job, {ledger_balance.key}):
@@ -90,7 +108,9 @@ def escalate_failed_hourly_check(context: dg.SensorEvaluationContext):
     description="Alert when a reconciliation fails a check or breaks (LEDGER_ALERT_URLS, else the log).",
 )
 def reconciliation_alerts(context: dg.SensorEvaluationContext, ledger_db: LedgerResource):
-    cursor = int(context.cursor or 0)
+    cursor = start_cursor(context)
+    if cursor is None:
+        return dg.SkipReason("started: alerting on reconciliations that finish from now on")
     sent = 0
     for storage_id, run, run_failed in finished_runs(context.instance, cursor):
         if any(targets(run, job, RECONCILIATION_ASSETS) for job in RECONCILIATION_JOBS):
@@ -109,16 +129,21 @@ def reconciliation_alerts(context: dg.SensorEvaluationContext, ledger_db: Ledger
 
 
 def compose_alert(instance, ledger_db: LedgerResource, run: dg.DagsterRun, checks: list[str], run_failed: bool):
-    with ledger_db.system_context() as conn:
-        cursor = conn.cursor(row_factory=dict_row)
-        runs = cursor.execute(
-            "SELECT * FROM reconciliation_runs WHERE dagster_run_id = %s ORDER BY started_at", (run.run_id,)
-        ).fetchall()
-        top = cursor.execute(
-            "SELECT i.* FROM reconciliation_items i JOIN reconciliation_runs r ON r.id = i.run_id"
-            " WHERE r.dagster_run_id = %s AND i.status = 'mismatch'"
-            " ORDER BY abs(i.difference) DESC NULLS LAST LIMIT %s",
-            (run.run_id, alerts.TOP_MISMATCHES),
-        ).fetchall()
     failure = failure_message(instance, run.run_id) if run_failed else None
+    runs, top = [], []
+    try:
+        with ledger_db.system_context() as conn:
+            cursor = conn.cursor(row_factory=dict_row)
+            runs = cursor.execute(
+                "SELECT * FROM reconciliation_runs WHERE dagster_run_id = %s ORDER BY started_at", (run.run_id,)
+            ).fetchall()
+            top = cursor.execute(
+                "SELECT i.* FROM reconciliation_items i JOIN reconciliation_runs r ON r.id = i.run_id"
+                " WHERE r.dagster_run_id = %s AND i.status = 'mismatch'"
+                " ORDER BY abs(i.difference) DESC NULLS LAST LIMIT %s",
+                (run.run_id, alerts.TOP_MISMATCHES),
+            ).fetchall()
+    except (LedgerError, psycopg.Error) as exc:
+        # The ledger being unreachable is often why the run broke: alert without the details.
+        failure = f"{failure or 'the run failed'}; the ledger could not be read for details: {exc}"
     return alerts.compose(run.run_id, run.job_name, checks, failure, runs, top)

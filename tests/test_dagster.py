@@ -104,11 +104,20 @@ def test_escalation_once_per_failed_hourly_run_and_never_for_a_passing_one(ledge
 
 
 def test_an_hourly_run_that_errors_escalates_too(ledger, ledger_url, demo, instance, monkeypatch):
+    started = escalate_failed_hourly_check.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
     monkeypatch.setenv("LEDGER_DATABASE_URL", ledger_url.replace("/ledger_test_", "/no_such_db_"))
     broken = run_job("hourly_balance_check_job", instance)
     assert not broken.success
-    data = escalate_failed_hourly_check.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+    data = escalate_failed_hourly_check.evaluate_tick(
+        dg.build_sensor_context(instance=instance, definitions=defs, cursor=started.cursor))
     assert [r.run_key for r in data.run_requests] == [broken.run_id]
+
+
+def test_a_sensor_switched_on_later_does_not_act_on_history(ledger, demo, instance):
+    inject(ledger, demo, "one-sided-entry")
+    assert run_job("hourly_balance_check_job", instance).success
+    first = escalate_failed_hourly_check.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+    assert first.run_requests == [] and first.cursor
 
 
 def test_a_backfill_of_several_days_is_one_run_with_a_row_per_day(ledger, ledger_url, demo, instance):
@@ -166,15 +175,18 @@ def test_alerts_reach_a_local_webhook_and_a_local_smtp_server(ledger, ledger_url
             f"json://127.0.0.1:{http.server_port}/alerts",
             f"mailto://127.0.0.1:{smtp.port}?from=ledger@localhost&to=oncall@localhost&mode=insecure",
         ]))
+        resources = {"ledger_db": LedgerResource(url=ledger_url)}
+        with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources) as context:
+            started = reconciliation_alerts.evaluate_tick(context)
         inject(ledger, demo, "unbalanced-pair")
         inject(ledger, demo, "negative-liability")
         failing = run_job("full_reconciliation_job", instance)
         assert failing.success
-        with dg.build_sensor_context(instance=instance, definitions=defs,
-                                     resources={"ledger_db": LedgerResource(url=ledger_url)}) as context:
+        with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources,
+                                     cursor=started.cursor) as context:
             data = reconciliation_alerts.evaluate_tick(context)
         with dg.build_sensor_context(instance=instance, definitions=defs, cursor=data.cursor,
-                                     resources={"ledger_db": LedgerResource(url=ledger_url)}) as context:
+                                     resources=resources) as context:
             again = reconciliation_alerts.evaluate_tick(context)
     finally:
         http.shutdown()

@@ -19,7 +19,7 @@ def recorded(url: str) -> list[str]:
         return [v for (v,) in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
 
 
-def test_up_status_down_up_again(empty_db_url):
+def test_up_status_down_up_again(empty_db_url, template_db):
     runner = Runner(empty_db_url)
     assert [r["state"] for r in runner.status()] == ["pending"] * 3
 
@@ -39,6 +39,8 @@ def test_up_status_down_up_again(empty_db_url):
             " UNION ALL SELECT count(*) FROM pg_class WHERE relrowsecurity AND relname IN ('accounts', 'entries')"
         ).fetchall()
     assert leftovers == [(0,), (0,), (0,)]
+    with psycopg.connect(empty_db_url) as conn:  # logins granted the roles keep them
+        assert conn.execute("SELECT pg_has_role('ledger_test_app', 'ledger_app', 'MEMBER')").fetchone()[0]
 
     assert runner.up() == ["006"]
     assert runner.up() == []

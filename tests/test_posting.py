@@ -80,3 +80,11 @@ def test_concurrent_postings_to_the_same_accounts_all_land(ledger, two_users):
     moved = Decimal(workers * per_worker) * Decimal("0.01")
     assert balances(ledger) == {"CASH-USD": Decimal(150) + moved, "WALLET-A": Decimal(100) + moved / 2,
                                 "WALLET-B": Decimal(50) + moved / 2}
+
+
+def test_a_posting_dated_infinity_is_refused(ledger, two_users):
+    with pytest.raises(PostingError, match="created_at_check"):
+        with ledger.system_context() as conn:
+            post_transaction(conn, "DEPOSIT", [Entry(two_users.cash, "debit", Decimal(1)),
+                                               Entry(two_users.wallet_a, "credit", Decimal(1))],
+                             created_at="infinity")

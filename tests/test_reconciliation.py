@@ -240,3 +240,26 @@ def test_bad_scopes_are_refused(kwargs, message):
 
     with pytest.raises(LedgerError, match=message):
         Scope(**kwargs)
+
+
+def test_an_entry_labelled_with_another_currency_cannot_hide_a_cross_currency_transfer(ledger, demo):
+    usd, eur = (next(a for c, a in demo.accounts.items() if c.startswith(p)) for p in ("CASH-USD", "CASH-EUR"))
+    with ledger.system_context() as conn:
+        txn = conn.execute("INSERT INTO transactions (transaction_code) VALUES ('ADJUST') RETURNING id").fetchone()[0]
+        for account, side in ((usd, "debit"), (eur, "credit")):
+            conn.execute("INSERT INTO entries (transaction_id, account_id, entry_type, amount, currency)"
+                         " VALUES (%s, %s, %s, 100, 'USD')", (txn, account, side))
+            conn.execute("UPDATE accounts SET balance = balance + balance_delta(account_type, %s, 100)"
+                         " WHERE id = %s", (side, account))
+    result = reconcile(ledger, Scope("manual"))
+    assert failed_checks(result) == {"transactions_balanced", "debits_equal_credits"}
+    items = [i for i in mismatches(ledger, result) if i["check_name"] == "transactions_balanced"]
+    assert {(i["transaction_id"], i["currency"]) for i in items} == {(txn, "USD"), (txn, "EUR")}
+
+
+def test_a_check_whose_query_fails_is_an_error_not_a_finding(ledger, demo):
+    from ledger_pipeline.reconciliation import expectations
+
+    [found] = expectations.validate(ledger.database_url(), {"broken": "SELECT 1 / 0 AS expected, 1 AS actual"},
+                                    "t").values()
+    assert found.error and "division by zero" in found.error and not found.success

@@ -109,3 +109,32 @@ def test_bad_context_arguments_are_refused_before_the_database(app_ledger):
     with pytest.raises(LedgerError, match="client ip must be an IP address"):
         with app_ledger.user_context("00000000-0000-0000-0000-000000000001", client_ip="not-an-ip"):
             pass
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE accounts SET balance = 1000000 WHERE id = %(wallet)s",
+    "UPDATE transactions SET description = 'forged' WHERE id = %(deposit)s",
+    "UPDATE entries SET amount = 1 WHERE account_id = %(wallet)s",
+    "DELETE FROM entries WHERE account_id = %(wallet)s",
+    "INSERT INTO entries (transaction_id, account_id, entry_type, amount, currency)"
+    " VALUES (%(deposit)s, %(wallet)s, 'credit', 1000, 'USD')",
+    "INSERT INTO transactions (transaction_code, initiated_by) VALUES ('ADJUST', %(user)s)",
+    "SELECT post_transaction('DEPOSIT', '[]'::jsonb)",
+])
+def test_the_application_cannot_write_the_ledger_even_for_its_own_user(app_ledger, ledger, two_users, statement):
+    params = {"wallet": two_users.wallet_a, "deposit": two_users.deposit_a, "user": two_users.a}
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="permission denied"):
+        with app_ledger.user_context(two_users.a) as conn:
+            conn.execute(statement, params)
+    with ledger.system_context() as conn:
+        assert conn.execute("SELECT balance FROM accounts WHERE id = %s", (two_users.wallet_a,)).fetchone()[0] == 100
+
+
+def test_a_user_may_open_an_empty_account_of_their_own(app_ledger, two_users):
+    with app_ledger.user_context(two_users.a) as conn:
+        conn.execute("INSERT INTO accounts (user_id, code, name, account_type, currency)"
+                     " VALUES (%s, 'A-EUR', 'A (EUR)', 'liability', 'EUR')", (two_users.a,))
+    with pytest.raises(psycopg.errors.InsufficientPrivilege, match="row-level security"):
+        with app_ledger.user_context(two_users.a) as conn:
+            conn.execute("INSERT INTO accounts (user_id, code, name, account_type, currency, balance)"
+                         " VALUES (%s, 'A-GBP', 'A (GBP)', 'liability', 'GBP', 500)", (two_users.a,))

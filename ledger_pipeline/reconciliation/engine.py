@@ -47,7 +47,8 @@ def reconcile(
     dagster_run_id: Optional[str] = None,
     partition_key: Optional[str] = None,
 ) -> RunResult:
-    """Runs one reconciliation. Never raises for a broken run: it ends 'error', the reason stored."""
+    """Runs one reconciliation. Once its row is written, a broken run does not raise: it ends
+    'error', the reason stored. (If the row cannot even be written, that error is raised.)"""
     from . import expectations  # Great Expectations is slow to import; only runs pay for it.
 
     started = time.monotonic()
@@ -72,6 +73,9 @@ def reconcile(
             row = recorder.complete(db, run_id, status, item_queries, counts, summary(scope, checks, started))
         except Exception as exc:
             row = recorder.fail(db, run_id, describe(exc), summary(scope, checks, started))
+        except BaseException as exc:  # interrupted (Ctrl-C, Dagster terminating the run): still close the row
+            recorder.fail(db, run_id, f"interrupted: {describe(exc)}", summary(scope, checks, started))
+            raise
     return RunResult(run_id, row["status"], scope, checks, row, time.monotonic() - started)
 
 

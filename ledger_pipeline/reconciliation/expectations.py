@@ -81,9 +81,14 @@ def validate(url: str, queries: dict[str, str], run_key: str) -> dict[str, Valid
 
 
 def _validation(result) -> Validation:
+    # GX reports a failed query either at the top of exception_info or per metric inside it;
+    # either way, and whenever it has no count, the check did not run: that is an error, not a
+    # finding (and never a pass).
     info = result.exception_info or {}
-    if info.get("raised_exception"):
-        message = (info.get("exception_message") or "the expectation raised").strip().splitlines()[0]
+    raised = [info] + [v for v in info.values() if isinstance(v, dict)]
+    errors = [e.get("exception_message") or "the expectation raised" for e in raised if e.get("raised_exception")]
+    if errors or result.result.get("observed_value") is None:
+        message = (errors[0] if errors else "Great Expectations returned no count").strip().splitlines()[0]
         return Validation(success=False, unexpected_count=None, error=message)
     rows = (result.result.get("details") or {}).get("unexpected_rows") or []
     return Validation(

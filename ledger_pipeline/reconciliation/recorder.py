@@ -15,6 +15,7 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from ..db import LedgerDatabase
+from ..errors import LedgerError
 from .checks import Scope
 
 
@@ -61,7 +62,7 @@ def complete(db: LedgerDatabase, run_id: uuid.UUID, status: str, item_queries: d
                 ).format(sql.SQL(query)),
                 {"run_id": run_id, "check": name},
             )
-        return conn.cursor(row_factory=dict_row).execute(
+        row = conn.cursor(row_factory=dict_row).execute(
             "UPDATE reconciliation_runs r"
             " SET status = %(status)s, completed_at = now(), summary = %(summary)s,"
             "     accounts_checked = %(accounts)s, transactions_checked = %(transactions)s,"
@@ -70,20 +71,27 @@ def complete(db: LedgerDatabase, run_id: uuid.UUID, status: str, item_queries: d
             "              sum(actual) FILTER (WHERE check_name = 'debits_equal_credits') AS credits,"
             "              count(*) FILTER (WHERE status = 'mismatch') AS mismatches"
             "       FROM reconciliation_items WHERE run_id = %(run_id)s) i"
-            " WHERE r.id = %(run_id)s RETURNING r.*",
+            # Only a running row: one that a sweep already closed as abandoned stays closed.
+            " WHERE r.id = %(run_id)s AND r.status = 'running' RETURNING r.*",
             {"status": status, "summary": Jsonb(summary), "accounts": counts[0],
              "transactions": counts[1], "run_id": run_id},
         ).fetchone()
+        if row is None:  # rolls the items back with it
+            raise LedgerError(f"reconciliation {run_id} was closed by another process before it completed")
+        return row
 
 
 def fail(db: LedgerDatabase, run_id: uuid.UUID, error: str, summary: Optional[dict] = None) -> dict:
-    """Completes the run as 'error' on a fresh connection (the run's own may be what broke)."""
+    """Completes the run as 'error' on a fresh connection (the run's own may be what broke);
+    returns the row as it ends up."""
     with db.system_context() as conn:
-        return conn.cursor(row_factory=dict_row).execute(
+        cursor = conn.cursor(row_factory=dict_row)
+        row = cursor.execute(
             "UPDATE reconciliation_runs SET status = 'error', completed_at = now(), error = %s,"
-            " summary = coalesce(%s, summary) WHERE id = %s RETURNING *",
+            " summary = coalesce(%s, summary) WHERE id = %s AND status = 'running' RETURNING *",
             (error, Jsonb(summary) if summary else None, run_id),
         ).fetchone()
+        return row or cursor.execute("SELECT * FROM reconciliation_runs WHERE id = %s", (run_id,)).fetchone()
 
 
 def history(db: LedgerDatabase, limit: int) -> list[dict]:

@@ -2,14 +2,17 @@
 -- (credits - debits), is below zero. One row per offending account.
 -- A period run checks the liability accounts its window touched: an account's balance changes
 -- only through entries, so the others were checked by the window that last touched them.
--- (The literals are constants, so for a full run the planner drops the scoping subqueries.)
+-- The literals are constants: PostgreSQL drops the in_scope branch whose WHERE is false.
 WITH in_scope AS (
     SELECT a.*
     FROM accounts a
-    WHERE a.account_type = 'liability'
-      AND ({period_start} = '-infinity'::timestamptz
-           OR a.id IN (SELECT account_id FROM entries
-                       WHERE created_at >= {period_start} AND created_at < {period_end}))
+    WHERE a.account_type = 'liability' AND {period_start} = '-infinity'::timestamptz
+    UNION ALL
+    SELECT a.*
+    FROM accounts a
+    WHERE a.account_type = 'liability' AND {period_start} <> '-infinity'::timestamptz
+      AND a.id IN (SELECT account_id FROM entries
+                   WHERE created_at >= {period_start} AND created_at < {period_end})
 ), sums AS (
     SELECT
         e.account_id,

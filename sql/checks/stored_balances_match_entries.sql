@@ -3,12 +3,16 @@
 -- Stored balances exist only as of now, so the stored balance at the window's end is the stored
 -- balance less what the entries since then moved it. A period run checks the accounts its window
 -- touched; the daily full run checks every account, including those without entries.
--- (The literals are constants, so for a full run the planner drops the scoping subqueries.)
+-- The literals are constants: PostgreSQL drops the in_scope branch whose WHERE is false.
 WITH in_scope AS (
     SELECT a.*
     FROM accounts a
     WHERE {period_start} = '-infinity'::timestamptz
-       OR a.id IN (SELECT account_id FROM entries
+    UNION ALL
+    SELECT a.*
+    FROM accounts a
+    WHERE {period_start} <> '-infinity'::timestamptz
+      AND a.id IN (SELECT account_id FROM entries
                    WHERE created_at >= {period_start} AND created_at < {period_end})
 ), sums AS (
     SELECT
@@ -18,8 +22,7 @@ WITH in_scope AS (
         coalesce(sum(e.amount) FILTER (WHERE e.entry_type = 'debit' AND e.created_at >= {period_end}), 0) AS later_debits,
         coalesce(sum(e.amount) FILTER (WHERE e.entry_type = 'credit' AND e.created_at >= {period_end}), 0) AS later_credits
     FROM entries e
-    WHERE {period_start} = '-infinity'::timestamptz
-       OR e.account_id IN (SELECT id FROM in_scope)
+    WHERE e.account_id IN (SELECT id FROM in_scope)
     GROUP BY e.account_id
 ), balances AS (
     SELECT

@@ -28,7 +28,8 @@ CREATE TABLE transactions (
     status           text NOT NULL DEFAULT 'posted',
     description      text,
     metadata         jsonb NOT NULL DEFAULT '{}',
-    created_at       timestamptz NOT NULL DEFAULT now(),
+    -- Finite: reconciliation windows are [start, end) ranges, which 'infinity' would escape.
+    created_at       timestamptz NOT NULL DEFAULT now() CHECK (isfinite(created_at)),
     posted_at        timestamptz
 );
 
@@ -39,7 +40,7 @@ CREATE TABLE entries (
     entry_type     text NOT NULL CHECK (entry_type IN ('debit', 'credit')),
     amount         numeric(20, 4) NOT NULL CHECK (amount > 0),
     currency       char(3) NOT NULL,
-    created_at     timestamptz NOT NULL DEFAULT now()
+    created_at     timestamptz NOT NULL DEFAULT now() CHECK (isfinite(created_at))
 );
 
 -- Foreign keys are not indexed by PostgreSQL; balance recomputation, per-transaction checks

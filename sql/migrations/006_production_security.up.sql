@@ -30,6 +30,20 @@ BEGIN
 END
 $$;
 
+-- Roles that already existed are adopted only if they grant nothing beyond what this design gives.
+DO $$
+BEGIN
+    IF EXISTS (SELECT FROM pg_roles WHERE rolname IN ('ledger_app', 'ledger_system')
+               AND (rolcanlogin OR rolsuper OR rolbypassrls OR rolcreaterole OR rolcreatedb)) THEN
+        RAISE EXCEPTION 'roles ledger_app and ledger_system must be plain NOLOGIN group roles'
+            USING HINT = 'grant logins membership in them instead';
+    END IF;
+    IF pg_has_role('ledger_app', 'ledger_system', 'MEMBER') THEN
+        RAISE EXCEPTION 'ledger_app must not be a member of ledger_system';
+    END IF;
+END
+$$;
+
 -- ---------------------------------------------------------------------------------------------
 -- Context: who is acting, from where
 -- ---------------------------------------------------------------------------------------------
@@ -60,13 +74,15 @@ END
 $$;
 
 -- Switching to ledger_system fails with "permission denied to set role" unless the session's
--- login is a member of ledger_system: that, not this function, is the gate.
-CREATE FUNCTION set_system_context(p_client_ip inet DEFAULT NULL) RETURNS void
+-- login is a member of ledger_system: that, not this function, is the gate. p_on_behalf_of names
+-- the user a system change is made for; it goes into the audit log and widens no one's sight.
+CREATE FUNCTION set_system_context(p_client_ip inet DEFAULT NULL, p_on_behalf_of uuid DEFAULT NULL)
+RETURNS void
 LANGUAGE plpgsql
 AS $$
 BEGIN
     PERFORM set_config('role', 'ledger_system', true);
-    PERFORM set_config('app.user_id', '', true);
+    PERFORM set_config('app.user_id', coalesce(p_on_behalf_of::text, ''), true);
     PERFORM set_config('app.client_ip', coalesce(p_client_ip::text, ''), true);
 END
 $$;
@@ -99,8 +115,10 @@ CREATE TABLE audit_log (
     -- made the change, so an auditor can group the rows of one posting.
     seq         bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
     txid        bigint NOT NULL DEFAULT txid_current(),
-    -- The database role that acted (ledger_app, ledger_system, or the login itself).
-    db_role     text NOT NULL
+    -- The database role that acted (ledger_app, ledger_system, or the login itself), and the
+    -- login behind it: app.user_id is the application's word, these are the database's.
+    db_role     text NOT NULL,
+    db_login    text NOT NULL DEFAULT session_user
 );
 
 CREATE INDEX idx_audit_log_table ON audit_log (table_name);
@@ -109,34 +127,43 @@ CREATE INDEX idx_audit_log_created ON audit_log (created_at);
 CREATE INDEX idx_audit_log_operation ON audit_log (operation);
 CREATE INDEX idx_audit_log_record ON audit_log (record_id);
 
--- Writes one audit row. Only its owner may call it (EXECUTE is revoked from PUBLIC below): the
--- audit triggers run as that owner (SECURITY DEFINER), so application roles need no privilege on
--- audit_log at all and cannot forge rows. The search_path is pinned so no caller can shadow the
--- objects these functions use.
-CREATE FUNCTION audit_write(p_table text, p_operation text, p_old jsonb, p_new jsonb) RETURNS void
-LANGUAGE sql SECURITY DEFINER
+-- Writes one audit row for a change to one of the three audited tables. The audit triggers run
+-- as the owner (SECURITY DEFINER), so application roles need (and have) no privilege on audit_log.
+-- No one else may call these functions (EXECUTE is revoked below), and audit_write refuses any
+-- table but the three, so a trigger on some other table (a temporary one, say) cannot forge rows.
+-- The search_path is pinned so no caller can shadow the objects they use.
+CREATE FUNCTION audit_write(p_relid oid, p_operation text, p_old jsonb, p_new jsonb) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+BEGIN
+    IF p_relid NOT IN ('public.accounts'::regclass, 'public.transactions'::regclass, 'public.entries'::regclass) THEN
+        RAISE EXCEPTION 'audit triggers belong on public.accounts, public.transactions and public.entries only'
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
     INSERT INTO public.audit_log (table_name, operation, record_id, user_id, ip_address,
                                   old_data, new_data, db_role)
-    VALUES (p_table, p_operation, (coalesce(p_new, p_old) ->> 'id')::uuid,
+    VALUES ((SELECT relname FROM pg_class WHERE oid = p_relid), p_operation,
+            (coalesce(p_new, p_old) ->> 'id')::uuid,
             public.app_current_user_id(), public.app_client_ip(), p_old, p_new,
-            coalesce(NULLIF(current_setting('role'), 'none'), session_user::text))
+            coalesce(NULLIF(current_setting('role'), 'none'), session_user::text));
+END
 $$;
 
 CREATE FUNCTION audit_transactions() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$ BEGIN PERFORM public.audit_write(TG_TABLE_NAME, TG_OP, to_jsonb(OLD), to_jsonb(NEW)); RETURN NULL; END $$;
+AS $$ BEGIN PERFORM public.audit_write(TG_RELID, TG_OP, to_jsonb(OLD), to_jsonb(NEW)); RETURN NULL; END $$;
 
 CREATE FUNCTION audit_entries() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$ BEGIN PERFORM public.audit_write(TG_TABLE_NAME, TG_OP, to_jsonb(OLD), to_jsonb(NEW)); RETURN NULL; END $$;
+AS $$ BEGIN PERFORM public.audit_write(TG_RELID, TG_OP, to_jsonb(OLD), to_jsonb(NEW)); RETURN NULL; END $$;
 
 CREATE FUNCTION audit_accounts() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp
-AS $$ BEGIN PERFORM public.audit_write(TG_TABLE_NAME, TG_OP, to_jsonb(OLD), to_jsonb(NEW)); RETURN NULL; END $$;
+AS $$ BEGIN PERFORM public.audit_write(TG_RELID, TG_OP, to_jsonb(OLD), to_jsonb(NEW)); RETURN NULL; END $$;
 
-REVOKE ALL ON FUNCTION audit_write(text, text, jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_write(oid, text, jsonb, jsonb) FROM PUBLIC;
+REVOKE ALL ON FUNCTION audit_transactions(), audit_entries(), audit_accounts() FROM PUBLIC;
 
 CREATE TRIGGER trigger_audit_transactions AFTER INSERT OR UPDATE OR DELETE ON transactions
     FOR EACH ROW EXECUTE FUNCTION audit_transactions();
@@ -225,14 +252,17 @@ CREATE INDEX idx_reconciliation_items_account ON reconciliation_items (account_i
 -- ---------------------------------------------------------------------------------------------
 -- 3. Row-level security
 -- ---------------------------------------------------------------------------------------------
+-- The application reads its user's rows and may open accounts for them; every posting is system
+-- work (post_transaction moves other accounts' balances too), made on behalf of a user.
 GRANT USAGE ON SCHEMA public TO ledger_app, ledger_system;
-GRANT SELECT, INSERT, UPDATE ON accounts, transactions, entries TO ledger_app, ledger_system;
-GRANT DELETE ON accounts, transactions, entries TO ledger_system;
-GRANT SELECT ON transaction_codes TO ledger_app, ledger_system;
-GRANT INSERT, UPDATE ON transaction_codes TO ledger_system;
+GRANT SELECT ON accounts, transactions, entries, transaction_codes TO ledger_app;
+GRANT INSERT ON accounts TO ledger_app;
+GRANT SELECT, INSERT, UPDATE, DELETE ON accounts, transactions, entries TO ledger_system;
+GRANT SELECT, INSERT, UPDATE ON transaction_codes TO ledger_system;
 GRANT SELECT ON audit_log TO ledger_system;
 GRANT SELECT, INSERT, UPDATE ON reconciliation_runs, reconciliation_items TO ledger_system;
-GRANT EXECUTE ON FUNCTION post_transaction(text, jsonb, text, uuid, jsonb, timestamptz) TO ledger_app, ledger_system;
+REVOKE ALL ON FUNCTION post_transaction(text, jsonb, text, uuid, jsonb, timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION post_transaction(text, jsonb, text, uuid, jsonb, timestamptz) TO ledger_system;
 
 -- FORCE: the table owner is not silently exempt. (Superusers and BYPASSRLS roles always are,
 -- which is why the contexts switch to ledger_app or ledger_system.)
@@ -248,20 +278,19 @@ CREATE POLICY transactions_system ON transactions TO ledger_system USING (true) 
 CREATE POLICY entries_system ON entries TO ledger_system USING (true) WITH CHECK (true);
 
 -- (SELECT app_current_user_id()) is evaluated once per query, not once per row.
-CREATE POLICY accounts_owner ON accounts TO ledger_app
-    USING (user_id = (SELECT app_current_user_id()))
-    WITH CHECK (user_id = (SELECT app_current_user_id()));
+CREATE POLICY accounts_owner ON accounts FOR SELECT TO ledger_app
+    USING (user_id = (SELECT app_current_user_id()));
+CREATE POLICY accounts_open ON accounts FOR INSERT TO ledger_app
+    WITH CHECK (user_id = (SELECT app_current_user_id()) AND balance = 0);
 
-CREATE POLICY entries_owner ON entries TO ledger_app
-    USING (account_id IN (SELECT id FROM accounts WHERE user_id = (SELECT app_current_user_id())))
-    WITH CHECK (account_id IN (SELECT id FROM accounts WHERE user_id = (SELECT app_current_user_id())));
+CREATE POLICY entries_owner ON entries FOR SELECT TO ledger_app
+    USING (account_id IN (SELECT id FROM accounts WHERE user_id = (SELECT app_current_user_id())));
 
-CREATE POLICY transactions_owner ON transactions TO ledger_app
+CREATE POLICY transactions_owner ON transactions FOR SELECT TO ledger_app
     USING (
         initiated_by = (SELECT app_current_user_id())
         OR id IN (SELECT e.transaction_id
                   FROM entries e
                   JOIN accounts a ON a.id = e.account_id
                   WHERE a.user_id = (SELECT app_current_user_id()))
-    )
-    WITH CHECK (initiated_by = (SELECT app_current_user_id()));
+    );
