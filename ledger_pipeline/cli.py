@@ -14,6 +14,8 @@ from .errors import LedgerError
 from .faults import FAULTS, inject
 from .ledger import ledger_is_empty, write_demo_data
 from .migrations import Runner
+from .reconciliation import RUN_TYPES, Scope, reconcile
+from .reconciliation.recorder import history, run_with_items
 
 # Exit codes of `reconcile`; every command exits 2 on bad input or a broken run.
 PASSED, FAILED, ERROR = 0, 1, 2
@@ -119,8 +121,6 @@ def cmd_dagster(args, db: LedgerDatabase) -> int:
 # --- reconcile ---------------------------------------------------------------------------------
 
 def cmd_reconcile(args, db: LedgerDatabase) -> int:
-    from .reconciliation import Scope, reconcile
-
     if args.type == "hourly":
         if args.period_start or args.period_end:
             raise LedgerError("the hourly quick check covers the whole ledger; it takes no period")
@@ -128,8 +128,6 @@ def cmd_reconcile(args, db: LedgerDatabase) -> int:
     else:
         scope = Scope(args.type, args.period_start, args.period_end)
     result = reconcile(db, scope)
-    from .reconciliation.recorder import run_with_items
-
     run = run_with_items(db, result.run_id)
     run["checks"] = result.row["summary"]["checks"] if result.row.get("summary") else {}
     if args.json:
@@ -140,8 +138,6 @@ def cmd_reconcile(args, db: LedgerDatabase) -> int:
 
 
 def cmd_history(args, db: LedgerDatabase) -> int:
-    from .reconciliation.recorder import history
-
     runs = history(db, args.limit)
     if args.json:
         print(to_json(runs))
@@ -156,8 +152,6 @@ def cmd_history(args, db: LedgerDatabase) -> int:
 
 
 def cmd_show(args, db: LedgerDatabase) -> int:
-    from .reconciliation.recorder import run_with_items
-
     run = run_with_items(db, args.run_id)
     if run is None:
         raise LedgerError(f"no reconciliation run with id {args.run_id}")
@@ -244,16 +238,16 @@ def parser() -> argparse.ArgumentParser:
                       help="inject this fault after writing (repeatable), to watch the checks fire")
     demo.set_defaults(run=cmd_demo_data)
 
-    reconcile = commands.add_parser(
+    recon = commands.add_parser(
         "reconcile", help="run a reconciliation (exit 0 passed, 1 failed, 2 error), or list and show past runs"
     )
-    reconcile.add_argument("--type", choices=["manual", "daily", "hourly", "backfill", "escalation"],
+    recon.add_argument("--type", choices=RUN_TYPES,
                            default="manual", help="hourly is the quick check: debits equal credits")
-    reconcile.add_argument("--period-start", type=timestamp, help="check only this window (needs --period-end)")
-    reconcile.add_argument("--period-end", type=timestamp)
-    reconcile.add_argument("--json", action="store_true", help="print JSON for machines")
-    reconcile.set_defaults(run=cmd_reconcile)
-    views = reconcile.add_subparsers(dest="view")
+    recon.add_argument("--period-start", type=timestamp, help="check only this window (needs --period-end)")
+    recon.add_argument("--period-end", type=timestamp)
+    recon.add_argument("--json", action="store_true", help="print JSON for machines")
+    recon.set_defaults(run=cmd_reconcile)
+    views = recon.add_subparsers(dest="view")
     past = views.add_parser("history", help="past runs, newest first")
     past.add_argument("--limit", type=whole_number(1), default=30)
     past.add_argument("--json", action="store_true")
@@ -272,6 +266,10 @@ def main(argv=None) -> int:
         return args.run(args, db)
     except LedgerError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return ERROR
+    except (psycopg.errors.UndefinedFunction, psycopg.errors.UndefinedTable) as exc:
+        print(f"error: the ledger database is not migrated (run `ledger-pipeline migrate up`): "
+              f"{str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return ERROR
     except psycopg.Error as exc:
         print(f"error: database: {str(exc).strip().splitlines()[0]}", file=sys.stderr)

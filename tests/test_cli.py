@@ -50,6 +50,7 @@ def test_the_embedded_server_is_the_default(tmp_path):
      "LEDGER_DATABASE_URL is not a valid PostgreSQL URL"),
     (["migrate", "status"], "postgresql://postgres@127.0.0.1:1/ledger", "cannot connect to the ledger database"),
     (["migrate", "down", "009"], None, "unknown migration version '009'"),
+    (["reconcile", "history"], None, "the ledger database is not migrated (run `ledger-pipeline migrate up`)"),
     (["migrate", "down", "006"], None, "nothing to roll back: migration 006 is not applied"),
     (["demo-data", "--transactions", "-1"], None, "expected a number of at least 0"),
     (["setup", "--transactions", "0"], None, "expected a number of at least 1"),
