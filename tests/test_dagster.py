@@ -2,7 +2,6 @@ import datetime as dt
 import json
 import socket
 import threading
-from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg

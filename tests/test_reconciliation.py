@@ -9,7 +9,7 @@ import pytest
 from conftest import with_user, APP_LOGIN, SYSTEM_LOGIN
 from ledger_pipeline.db import LedgerDatabase
 from ledger_pipeline.faults import FAULTS, inject
-from ledger_pipeline.ledger import Entry, post_transaction, write_demo_data
+from ledger_pipeline.ledger import write_demo_data
 from ledger_pipeline.reconciliation import CHECK_NAMES, Scope, reconcile
 from ledger_pipeline.reconciliation.recorder import history, run_with_items
 
