@@ -128,12 +128,7 @@ def cmd_reconcile(args, db: LedgerDatabase) -> int:
     else:
         scope = Scope(args.type, args.period_start, args.period_end)
     result = reconcile(db, scope)
-    run = run_with_items(db, result.run_id)
-    run["checks"] = result.row["summary"]["checks"] if result.row.get("summary") else {}
-    if args.json:
-        print(to_json(run))
-    else:
-        print_run(run)
+    show_run(db, result.run_id, args.json)
     return EXIT_CODES[result.status]
 
 
@@ -152,15 +147,19 @@ def cmd_history(args, db: LedgerDatabase) -> int:
 
 
 def cmd_show(args, db: LedgerDatabase) -> int:
-    run = run_with_items(db, args.run_id)
+    show_run(db, args.run_id, args.json)
+    return 0
+
+
+def show_run(db: LedgerDatabase, run_id: uuid.UUID, as_json: bool) -> None:
+    run = run_with_items(db, run_id)
     if run is None:
-        raise LedgerError(f"no reconciliation run with id {args.run_id}")
+        raise LedgerError(f"no reconciliation run with id {run_id}")
     run["checks"] = (run["summary"] or {}).get("checks", {})
-    if args.json:
+    if as_json:
         print(to_json(run))
     else:
         print_run(run)
-    return 0
 
 
 def print_run(run: dict) -> None:

