@@ -18,16 +18,12 @@ from decimal import Decimal
 import psycopg
 
 from .db import LedgerDatabase
-from .ledger import DemoLedger, Entry, post_transaction
+from .ledger import DemoLedger, Entry, post_transaction, wallet_code
 
 def inject(db: LedgerDatabase, demo: DemoLedger, fault: str) -> dict:
     """Injects one fault into the demo ledger; returns what it wrote, for the user to look for."""
     with db.system_context() as conn:
         return _FAULTS[fault](conn, demo)
-
-
-def _account(demo: DemoLedger, prefix: str) -> uuid.UUID:
-    return next(account_id for code, account_id in demo.accounts.items() if code.startswith(prefix))
 
 
 def _write(conn: psycopg.Connection, description: str, legs: list[Entry]) -> uuid.UUID:
@@ -52,7 +48,7 @@ def _write(conn: psycopg.Connection, description: str, legs: list[Entry]) -> uui
 
 
 def _unbalanced_pair(conn, demo):
-    cash, wallet = _account(demo, "CASH-USD"), _account(demo, f"WALLET-{demo.users[0].hex[:8]}-USD")
+    cash, wallet = demo.house("CASH", "USD"), demo.wallet(demo.users[0], "USD")
     first = _write(conn, "demo fault: unbalanced, 1 of 2",
                    [Entry(cash, "debit", Decimal("10.00")), Entry(wallet, "credit", Decimal("7.00"))])
     second = _write(conn, "demo fault: unbalanced, 2 of 2",
@@ -62,25 +58,25 @@ def _unbalanced_pair(conn, demo):
 
 
 def _negative_liability(conn, demo):
-    code = f"WALLET-{demo.users[1].hex[:8]}-USD"
-    wallet, other = demo.accounts[code], demo.accounts[f"WALLET-{demo.users[2 % len(demo.users)].hex[:8]}-USD"]
+    owner = demo.users[1]
+    wallet, other = demo.wallet(owner, "USD"), demo.wallet(demo.users[2 % len(demo.users)], "USD")
     held = conn.execute("SELECT balance FROM accounts WHERE id = %s", (wallet,)).fetchone()[0]
     amount = held + Decimal("25.00")
     txn = post_transaction(conn, "TRANSFER", [Entry(wallet, "debit", amount), Entry(other, "credit", amount)],
                            description="demo fault: overdraft")
-    return {"fault": "negative-liability", "account_id": wallet, "account_code": code,
+    return {"fault": "negative-liability", "account_id": wallet, "account_code": wallet_code(owner, "USD"),
             "transaction_ids": [txn], "balance": Decimal("-25.00")}
 
 
 def _balance_drift(conn, demo):
-    account = _account(demo, "FEES-EUR")
+    account = demo.house("FEES", "EUR")
     conn.execute("UPDATE accounts SET balance = balance + 13.37, updated_at = now() WHERE id = %s", (account,))
-    code = next(c for c, a in demo.accounts.items() if a == account)
-    return {"fault": "balance-drift", "account_id": account, "account_code": code, "drift": Decimal("13.37")}
+    return {"fault": "balance-drift", "account_id": account, "account_code": demo.house_code("FEES", "EUR"),
+            "drift": Decimal("13.37")}
 
 
 def _one_sided_entry(conn, demo):
-    cash = _account(demo, "CASH-EUR")
+    cash = demo.house("CASH", "EUR")
     txn = _write(conn, "demo fault: one-sided entry", [Entry(cash, "debit", Decimal("42.00"))])
     return {"fault": "one-sided-entry", "transaction_ids": [txn], "account_id": cash, "currency": "EUR",
             "imbalance": Decimal("-42.00")}

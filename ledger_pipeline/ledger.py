@@ -57,11 +57,11 @@ def post_transaction(
 
 
 HOUSE_ACCOUNTS = [
-    # code, name, type, currency
-    ("CASH-USD", "Bank account (USD)", "asset", "USD"),
-    ("CASH-EUR", "Bank account (EUR)", "asset", "EUR"),
-    ("FEES-USD", "Fee revenue (USD)", "revenue", "USD"),
-    ("FEES-EUR", "Fee revenue (EUR)", "revenue", "EUR"),
+    # code prefix, name, type, currency
+    ("CASH", "Bank account (USD)", "asset", "USD"),
+    ("CASH", "Bank account (EUR)", "asset", "EUR"),
+    ("FEES", "Fee revenue (USD)", "revenue", "USD"),
+    ("FEES", "Fee revenue (EUR)", "revenue", "EUR"),
 ]
 CURRENCIES = ("USD", "EUR")
 
@@ -71,6 +71,20 @@ class DemoLedger:
     users: list[uuid.UUID]
     accounts: dict[str, uuid.UUID]  # code -> id
     transactions: int
+    suffix: str  # house account codes end with it, so several demo ledgers can share a database
+
+    def house_code(self, prefix: str, currency: str) -> str:
+        return f"{prefix}-{currency}-{self.suffix}"
+
+    def house(self, prefix: str, currency: str) -> uuid.UUID:
+        return self.accounts[self.house_code(prefix, currency)]
+
+    def wallet(self, user: uuid.UUID, currency: str) -> uuid.UUID:
+        return self.accounts[wallet_code(user, currency)]
+
+
+def wallet_code(user: uuid.UUID, currency: str) -> str:
+    return f"WALLET-{user.hex[:8]}-{currency}"
 
 
 def ledger_is_empty(db: LedgerDatabase) -> bool:
@@ -95,29 +109,23 @@ def write_demo_data(
     start = now - dt.timedelta(days=days)
     user_ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(users)]
 
+    demo = DemoLedger(user_ids, {}, transactions, suffix)
     with db.system_context() as conn:
-        accounts = {}
-        rows = [(None, f"{code}-{suffix}", name, kind, cur) for code, name, kind, cur in HOUSE_ACCOUNTS]
+        rows = [(None, demo.house_code(prefix, cur), name, kind, cur) for prefix, name, kind, cur in HOUSE_ACCOUNTS]
         rows += [
-            (user, f"WALLET-{user.hex[:8]}-{cur}", f"Wallet {user.hex[:8]} ({cur})", "liability", cur)
+            (user, wallet_code(user, cur), f"Wallet {user.hex[:8]} ({cur})", "liability", cur)
             for user in user_ids
             for cur in CURRENCIES
         ]
         try:
             for user, code, name, kind, cur in rows:
-                accounts[code] = conn.execute(
+                demo.accounts[code] = conn.execute(
                     "INSERT INTO accounts (user_id, code, name, account_type, currency)"
                     " VALUES (%s, %s, %s, %s, %s) RETURNING id",
                     (user, code, name, kind, cur),
                 ).fetchone()[0]
         except psycopg.errors.UniqueViolation:
             raise LedgerError(f"demo data for seed {seed} is already in this ledger; choose another --seed") from None
-
-    def house(prefix: str, cur: str) -> uuid.UUID:
-        return accounts[f"{prefix}-{cur}-{suffix}"]
-
-    def wallet(user: uuid.UUID, cur: str) -> uuid.UUID:
-        return accounts[f"WALLET-{user.hex[:8]}-{cur}"]
 
     balances = {(u, c): Decimal(0) for u in user_ids for c in CURRENCIES}
     # Chronological value dates, so balances as of any moment stay non-negative too.
@@ -131,21 +139,21 @@ def write_demo_data(
                 amount = Decimal(rng.randint(100, 50_000)) / 100
                 kind = rng.choice(["DEPOSIT", "DEPOSIT", "TRANSFER", "FEE", "WITHDRAW"]) if held > 0 else "DEPOSIT"
                 if kind == "DEPOSIT":
-                    legs = [(house("CASH", cur), "debit"), (wallet(user, cur), "credit")]
+                    legs = [(demo.house("CASH", cur), "debit"), (demo.wallet(user, cur), "credit")]
                     balances[user, cur] += amount
                 else:
                     amount = min(amount, held) if kind != "FEE" else min(Decimal("2.50"), held)
                     if kind == "TRANSFER":
                         other = rng.choice([u for u in user_ids if u != user])
-                        legs = [(wallet(user, cur), "debit"), (wallet(other, cur), "credit")]
+                        legs = [(demo.wallet(user, cur), "debit"), (demo.wallet(other, cur), "credit")]
                         balances[other, cur] += amount
                     elif kind == "FEE":
-                        legs = [(wallet(user, cur), "debit"), (house("FEES", cur), "credit")]
+                        legs = [(demo.wallet(user, cur), "debit"), (demo.house("FEES", cur), "credit")]
                     else:
-                        legs = [(wallet(user, cur), "debit"), (house("CASH", cur), "credit")]
+                        legs = [(demo.wallet(user, cur), "debit"), (demo.house("CASH", cur), "credit")]
                     balances[user, cur] -= amount
                 post_transaction(
                     conn, kind, [Entry(acc, side, amount) for acc, side in legs],
                     description=f"demo {kind.lower()}", initiated_by=user, created_at=at,
                 )
-    return DemoLedger(user_ids, accounts, transactions)
+    return demo

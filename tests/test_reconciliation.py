@@ -243,7 +243,7 @@ def test_bad_scopes_are_refused(kwargs, message):
 
 
 def test_an_entry_labelled_with_another_currency_cannot_hide_a_cross_currency_transfer(ledger, demo):
-    usd, eur = (next(a for c, a in demo.accounts.items() if c.startswith(p)) for p in ("CASH-USD", "CASH-EUR"))
+    usd, eur = demo.house("CASH", "USD"), demo.house("CASH", "EUR")
     with ledger.system_context() as conn:
         txn = conn.execute("INSERT INTO transactions (transaction_code) VALUES ('ADJUST') RETURNING id").fetchone()[0]
         for account, side in ((usd, "debit"), (eur, "credit")):
