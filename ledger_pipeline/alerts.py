@@ -8,6 +8,7 @@ from typing import Optional
 import apprise
 
 from .errors import LedgerError
+from .reconciliation.checks import describe_period
 
 TOP_MISMATCHES = 5
 
@@ -28,7 +29,7 @@ def compose(dagster_run_id: str, job_name: str, failed_checks: list[str], failur
     if failure:
         lines.append(f"Run failure: {failure}")
     for run in runs:
-        scope = run["partition_key"] or (f"{run['period_start']} to {run['period_end']}" if run["period_start"] else "whole ledger")
+        scope = run["partition_key"] or describe_period(run["period_start"], run["period_end"])
         line = f"Reconciliation {run['id']} ({run['run_type']}, {scope}): {run['status']}, {run['mismatch_count'] or 0} mismatches"
         lines.append(line + (f"; error: {run['error']}" if run["error"] else ""))
     if top_mismatches:

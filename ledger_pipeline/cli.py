@@ -15,6 +15,7 @@ from .faults import FAULTS, inject
 from .ledger import ledger_is_empty, write_demo_data
 from .migrations import Runner
 from .reconciliation import RUN_TYPES, Scope, reconcile
+from .reconciliation.checks import describe_period
 from .reconciliation.recorder import history, run_with_items
 
 # Exit codes of `reconcile`; every command exits 2 on bad input or a broken run.
@@ -185,9 +186,7 @@ def print_run(run: dict) -> None:
 
 
 def _scope(run: dict) -> str:
-    if run["period_start"]:
-        return f"{run['period_start'].isoformat()} to {run['period_end'].isoformat()}"
-    return "whole ledger"
+    return describe_period(run["period_start"], run["period_end"])
 
 
 def _text(value) -> str:

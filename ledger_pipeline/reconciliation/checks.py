@@ -62,9 +62,13 @@ class Scope:
         return self.period_start is not None
 
     def describe(self) -> str:
-        if self.is_period:
-            return f"{self.period_start.isoformat()} to {self.period_end.isoformat()}"
-        return "whole ledger" if self.checks == CHECK_NAMES else f"whole ledger: {', '.join(self.checks)}"
+        text = describe_period(self.period_start, self.period_end)
+        return text if self.is_period or self.checks == CHECK_NAMES else f"{text}: {', '.join(self.checks)}"
+
+
+def describe_period(start: dt.datetime | None, end: dt.datetime | None) -> str:
+    """A run's period as people read it (of a Scope, or of a reconciliation_runs row)."""
+    return f"{start.isoformat()} to {end.isoformat()}" if start else "whole ledger"
 
 
 @cache
