@@ -37,18 +37,23 @@ def answering(url: str) -> bool:
         return False
 
 
+def pipeline_env(ledger_url: str, databases, tmp_path) -> dict[str, str]:
+    """The environment of a pipeline on the test ledger, with Dagster's storage in a new database."""
+    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_PG_URL"}
+    env.update({
+        "LEDGER_DATABASE_URL": ledger_url,
+        "DAGSTER_PG_URL": urlsplit(databases.create())._replace(scheme="postgresql+psycopg2").geturl(),
+        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+    })
+    return env
+
+
 def test_webserver_and_daemon_run_a_full_reconciliation_launched_over_graphql(
     ledger, ledger_url, databases, tmp_path
 ):
     write_demo_data(ledger, 50, users=2, days=2, seed=5)
-    dagster_db = urlsplit(databases.create())
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_PG_URL"}
-    env.update({
-        "LEDGER_DATABASE_URL": ledger_url,
-        "DAGSTER_PG_URL": dagster_db._replace(scheme="postgresql+psycopg2").geturl(),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-    })
+    env = pipeline_env(ledger_url, databases, tmp_path)
     log = open(tmp_path / "start.log", "w")
     process = subprocess.Popen([CLI, "start", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -96,12 +101,7 @@ def test_ctrl_c_stops_everything_including_the_embedded_server(tmp_path):
 
 
 def test_schedules_are_turned_on_from_the_command_line(ledger_url, databases, tmp_path):
-    env = {k: v for k, v in os.environ.items() if k != "DAGSTER_PG_URL"}
-    env.update({
-        "LEDGER_DATABASE_URL": ledger_url,
-        "DAGSTER_PG_URL": urlsplit(databases.create())._replace(scheme="postgresql+psycopg2").geturl(),
-        "DAGSTER_HOME": str(tmp_path / "dagster_home"),
-    })
+    env = pipeline_env(ledger_url, databases, tmp_path)
 
     def dagster(*args) -> str:
         done = subprocess.run([CLI, "dagster", *args, "-w", "workspace.yaml"], env=env, capture_output=True,
