@@ -6,7 +6,7 @@ from dagster._core.storage.tags import BACKFILL_ID_TAG
 from . import settings
 from .asset_checks import check_specs, report
 from .migrations import Runner
-from .reconciliation import CHECK_NAMES, Scope, reconcile
+from .reconciliation import CHECK_NAMES, Scope, reconcile, reconcile_windows
 from .reconciliation.checks import QUICK_CHECKS
 from .resources import LedgerResource
 
@@ -72,18 +72,15 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=settings.partitions_s
     group_name="reconciliation",
     deps=[ledger_schema],
     partitions_def=daily_partitions,
-    # A backfill over many days is one run, reconciling day after day in that process.
+    # A backfill over many days is one run, reconciling them all in one pass over their entries.
     backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=check_specs("daily_reconciliation", CHECK_NAMES),
     description="One reconciliation per day: the transactions created that day, balances as of its end.",
 )
 def daily_reconciliation(context: dg.AssetExecutionContext, ledger_db: LedgerResource) -> dg.MaterializeResult:
     run_type = "backfill" if BACKFILL_ID_TAG in context.run.tags else "daily"
-    results = []
-    for key in context.partition_keys:
-        window = daily_partitions.time_window_for_partition_key(key)
-        result = reconcile(ledger_db.database, Scope(run_type, window.start, window.end),
-                           dagster_run_id=context.run.run_id, partition_key=key)
-        context.log.info(f"{key}: reconciliation {result.run_id}: {result.status}")
-        results.append(result)
+    windows = [(key, *daily_partitions.time_window_for_partition_key(key)) for key in context.partition_keys]
+    results = reconcile_windows(ledger_db.database, run_type, windows, dagster_run_id=context.run.run_id)
+    for result in results:
+        context.log.info(f"{result.row['partition_key']}: reconciliation {result.run_id}: {result.status}")
     return report(results, CHECK_NAMES)

@@ -97,16 +97,21 @@ class LedgerDatabase:
             yield conn
 
     @contextmanager
-    def system_context(self, client_ip: Optional[str] = None, on_behalf_of=None) -> Iterator[psycopg.Connection]:
+    def system_context(self, client_ip: Optional[str] = None, on_behalf_of=None,
+                       repeatable_read: bool = False) -> Iterator[psycopg.Connection]:
         """A transaction for the ledger's own work, which sees every row (role ledger_system).
-        ``on_behalf_of`` names the user it acts for, in the audit log."""
+        ``on_behalf_of`` names the user it acts for, in the audit log. ``repeatable_read``: every
+        statement reads the same snapshot (a reconciliation's checks must agree with each other)."""
         user = None if on_behalf_of is None else _user_id(on_behalf_of)
-        with self._transaction("SELECT set_system_context(%s, %s)", (_ip(client_ip), user)) as conn:
+        with self._transaction("SELECT set_system_context(%s, %s)", (_ip(client_ip), user), repeatable_read) as conn:
             yield conn
 
     @contextmanager
-    def _transaction(self, enter_context: str, params: tuple) -> Iterator[psycopg.Connection]:
+    def _transaction(self, enter_context: str, params: tuple,
+                     repeatable_read: bool = False) -> Iterator[psycopg.Connection]:
         with self.pool().connection() as conn, conn.transaction():
+            if repeatable_read:
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             conn.execute(enter_context, params)
             yield conn
 

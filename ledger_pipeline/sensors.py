@@ -1,5 +1,5 @@
-"""Dagster sensors: escalate a failed hourly check to a full reconciliation, and alert on
-reconciliations that fail or break.
+"""Dagster sensors: escalate a failed hourly check to a full reconciliation, re-reconcile days
+that late arrivals made stale, and alert on reconciliations that fail or break.
 
 A failing non-blocking asset check leaves its run successful, so run-failure sensors never see
 it: both sensors read finished runs (successful and failed) and the check evaluations of each.
@@ -16,10 +16,13 @@ from psycopg.rows import dict_row
 from . import alerts, settings
 from .errors import LedgerError
 from .assets import daily_reconciliation, full_reconciliation, ledger_balance
-from .jobs import RECONCILIATION_JOBS, full_reconciliation_job, hourly_balance_check_job
+from .jobs import RECONCILIATION_JOBS, daily_reconciliation_job, full_reconciliation_job, hourly_balance_check_job
+from .reconciliation.late_arrivals import find_stale
 from .resources import LedgerResource
 
 ESCALATED_FROM_TAG = "ledger/escalated_from"
+STALE_RUN_TAG = "ledger/stale_reconciliation"
+REASON_TAG = "ledger/reason"
 RECONCILIATION_ASSETS = {full_reconciliation.key, ledger_balance.key, daily_reconciliation.key}
 PAGE = 100
 
@@ -100,6 +103,31 @@ def escalate_failed_hourly_check(context: dg.SensorEvaluationContext):
                 tags={ESCALATED_FROM_TAG: run.run_id, "ledger/escalation_reason": reason[:200]},
             )
     context.update_cursor(str(cursor))
+
+
+@dg.sensor(
+    job=daily_reconciliation_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="When entries arrive into a day that was already reconciled, reconcile that day again.",
+)
+def reconcile_late_arrivals(context: dg.SensorEvaluationContext, ledger_db: LedgerResource):
+    # The cursor is an arrival watermark: entries below it were looked at by an earlier evaluation.
+    stale, horizon = find_stale(ledger_db.database, context.cursor or None)
+    for partition in stale:
+        if not daily_reconciliation.partitions_def.has_partition_key(partition.partition_key):
+            continue  # a period recorded under a key this code location does not define
+        reason = (f"late arrival: {partition.late_entries} entries dated from {partition.first_value_date:%Y-%m-%d %H:%M}"
+                  f" arrived after reconciliation {partition.run_id}")
+        context.log.info(f"{partition.partition_key}: {reason}")
+        yield dg.RunRequest(
+            # Once per reconciliation a late entry missed: the re-run's snapshot sees every entry
+            # that arrives before it starts, even while its request waits in the queue.
+            run_key=f"{partition.partition_key}:{partition.run_id}",
+            partition_key=partition.partition_key,
+            tags={REASON_TAG: reason[:200], STALE_RUN_TAG: partition.run_id},
+        )
+    context.update_cursor(horizon)
 
 
 @dg.sensor(

@@ -2,6 +2,7 @@ import datetime as dt
 import json
 import socket
 import threading
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
 import dagster as dg
@@ -12,11 +13,12 @@ from dagster._core.storage.tags import BACKFILL_ID_TAG
 from ledger_pipeline.assets import daily_reconciliation, full_reconciliation
 from ledger_pipeline.definitions import defs
 from ledger_pipeline.faults import inject
-from ledger_pipeline.ledger import write_demo_data
+from ledger_pipeline.ledger import Entry, post_transaction, write_demo_data
 from ledger_pipeline.reconciliation.checks import CHECK_NAMES
 from ledger_pipeline.reconciliation.recorder import history
 from ledger_pipeline.resources import LedgerResource
-from ledger_pipeline.sensors import ESCALATED_FROM_TAG, escalate_failed_hourly_check, reconciliation_alerts
+from ledger_pipeline.sensors import (ESCALATED_FROM_TAG, REASON_TAG, STALE_RUN_TAG, escalate_failed_hourly_check,
+                                     reconcile_late_arrivals, reconciliation_alerts)
 
 
 @pytest.fixture
@@ -47,7 +49,8 @@ def test_definitions_load_with_every_job_schedule_and_sensor():
     daily, hourly = defs.resolve_schedule_def("daily_full_reconciliation"), defs.resolve_schedule_def("hourly_balance_check")
     assert (daily.cron_schedule, daily.execution_timezone, daily.job_name) == ("0 2 * * *", "UTC", "full_reconciliation_job")
     assert (hourly.cron_schedule, hourly.execution_timezone, hourly.job_name) == ("0 * * * *", "UTC", "hourly_balance_check_job")
-    assert {s.name for s in defs.sensors} == {"escalate_failed_hourly_check", "reconciliation_alerts"}
+    assert {s.name for s in defs.sensors} == {"escalate_failed_hourly_check", "reconcile_late_arrivals",
+                                              "reconciliation_alerts"}
     assert full_reconciliation.check_keys == {dg.AssetCheckKey(full_reconciliation.key, n) for n in CHECK_NAMES}
 
 
@@ -137,6 +140,35 @@ def test_a_backfill_of_several_days_is_one_run_with_a_row_per_day(ledger, ledger
         assert run["period_end"] - run["period_start"] == dt.timedelta(days=1)
     assert len(result.asset_materializations_for_node("daily_reconciliation")) == 3
     assert sum(r["transactions_checked"] for r in runs) > 0
+
+
+def test_a_late_arrival_into_a_reconciled_day_requests_that_day_again_once(ledger, ledger_url, demo, instance):
+    yesterday = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).date()
+    key = yesterday.isoformat()
+    resources = {"ledger_db": LedgerResource(url=ledger_url)}
+    assert dg.materialize([daily_reconciliation], resources=resources, instance=instance, partition_key=key).success
+    def tick(cursor=None):
+        with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources, cursor=cursor) as context:
+            return reconcile_late_arrivals.evaluate_tick(context)
+
+    first = tick()
+    assert first.run_requests == [] and first.cursor
+
+    backdated = dt.datetime.combine(yesterday, dt.time(12), dt.timezone.utc)
+    with ledger.system_context() as conn:
+        post_transaction(conn, "DEPOSIT", [Entry(demo.house("CASH", "USD"), "debit", Decimal(5)),
+                                           Entry(demo.wallet(demo.users[0], "USD"), "credit", Decimal(5))],
+                         created_at=backdated)
+    late = tick(first.cursor)
+    [request] = late.run_requests
+    [stale_run] = history(ledger, 1)
+    assert request.partition_key == key and request.tags[STALE_RUN_TAG] == str(stale_run["id"])
+    assert request.tags[REASON_TAG].startswith("late arrival: 2 entries dated from")
+    assert request.run_key == f"{key}:{stale_run['id']}"
+
+    rerun = run_job("daily_reconciliation_job", instance, partition_key=key, tags=request.tags)
+    assert rerun.success and history(ledger, 1)[0]["transactions_checked"] == stale_run["transactions_checked"] + 1
+    assert tick(late.cursor).run_requests == []
 
 
 class Receiver(BaseHTTPRequestHandler):

@@ -1,6 +1,7 @@
 import datetime as dt
 import threading
 import time
+import uuid
 from decimal import Decimal
 
 import psycopg
@@ -220,7 +221,13 @@ def test_a_run_abandoned_by_a_dead_process_is_marked_error_by_the_next(ledger, l
     run_id = recorder.start(dead, Scope("manual"), None, None)
     still_alive = reconcile(ledger, Scope.quick())  # the lock is held: the run is live, not abandoned
     assert run_with_items(ledger, run_id)["status"] == "running"
+    pid = dead.info.backend_pid
     dead.close()  # the process dies; its session and advisory lock go with it
+    with psycopg.connect(ledger_url) as admin:  # the server ends the session a moment after the close
+        for _ in range(100):
+            if not admin.execute("SELECT 1 FROM pg_stat_activity WHERE pid = %s", (pid,)).fetchone():
+                break
+            time.sleep(0.05)
     reconcile(ledger, Scope.quick())
     row = run_with_items(ledger, run_id)
     assert row["status"] == "error" and "abandoned" in row["error"]
@@ -257,9 +264,10 @@ def test_an_entry_labelled_with_another_currency_cannot_hide_a_cross_currency_tr
     assert {(i["transaction_id"], i["currency"]) for i in items} == {(txn, "USD"), (txn, "EUR")}
 
 
-def test_a_check_whose_query_fails_is_an_error_not_a_finding(ledger, demo):
+def test_a_check_great_expectations_cannot_read_is_an_error_not_a_pass(ledger, ledger_url, demo):
     from ledger_pipeline.reconciliation import expectations
 
-    [found] = expectations.validate(ledger.database_url(), {"broken": "SELECT 1 / 0 AS expected, 1 AS actual"},
-                                    "t").values()
-    assert found.error and "division by zero" in found.error and not found.success
+    with psycopg.connect(ledger_url) as conn:
+        conn.execute("REVOKE SELECT ON reconciliation_items FROM ledger_system")
+    [found] = expectations.validate(ledger.database_url(), ["debits_equal_credits"], [uuid.uuid4()]).values()
+    assert found.error and "permission denied" in found.error and not found.success

@@ -4,13 +4,12 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 
-import psycopg
 from psycopg import sql
 
 from .. import settings
 from ..errors import LedgerError
 
-CHECKS_DIR = settings.SQL_DIR / "checks"
+SQL_DIR = settings.SQL_DIR
 
 # The contract: other tools and people query these names.
 CHECK_NAMES = (
@@ -22,13 +21,13 @@ CHECK_NAMES = (
 QUICK_CHECKS = ("debits_equal_credits",)
 RUN_TYPES = ("daily", "hourly", "manual", "backfill", "escalation")
 
-NEGATIVE_INFINITY = "-infinity"
-INFINITY = "infinity"
-
 
 @dataclass(frozen=True)
 class Scope:
-    """A full run (no period), a period run over [period_start, period_end), or the quick check."""
+    """A full run (no period), a period run over [period_start, period_end), or the quick check.
+
+    A full run reads every entry and rebuilds the checkpoint; every other run reads the checkpoint
+    plus the entries that arrived since, and extends it."""
 
     run_type: str
     period_start: dt.datetime | None = None
@@ -61,6 +60,10 @@ class Scope:
     def is_period(self) -> bool:
         return self.period_start is not None
 
+    @property
+    def from_scratch(self) -> bool:
+        return not self.is_period and self.run_type != "hourly"
+
     def describe(self) -> str:
         text = describe_period(self.period_start, self.period_end)
         return text if self.is_period or self.checks == CHECK_NAMES else f"{text}: {', '.join(self.checks)}"
@@ -73,19 +76,10 @@ def describe_period(start: dt.datetime | None, end: dt.datetime | None) -> str:
 
 @cache
 def _template(name: str) -> str:
-    return (CHECKS_DIR / f"{name}.sql").read_text()
+    return (SQL_DIR / f"{name}.sql").read_text()
 
 
-def render(name: str, scope: Scope | None, conn: psycopg.Connection) -> str:
-    """sql/checks/<name>.sql with the scope's bounds as literals (GX runs it as a query asset)."""
-    bounds = (
-        (scope.period_start, scope.period_end) if scope and scope.is_period else (NEGATIVE_INFINITY, INFINITY)
-    )
-    return (
-        sql.SQL(_template(name))
-        .format(
-            period_start=sql.SQL("{}::timestamptz").format(sql.Literal(bounds[0])),
-            period_end=sql.SQL("{}::timestamptz").format(sql.Literal(bounds[1])),
-        )
-        .as_string(conn)
-    )
+def render(name: str, **values) -> sql.Composed:
+    """sql/<name>.sql with each {placeholder} filled in as a literal. Literals rather than bound
+    parameters: the files hold several statements and CREATE TABLE AS, which take no parameters."""
+    return sql.SQL(_template(name)).format(**{key: sql.Literal(value) for key, value in values.items()})

@@ -1,8 +1,11 @@
-"""One reconciliation run: check that the run sees every row, validate each check with Great
-Expectations, record the outcome."""
+"""One reconciliation, or a batch of period runs (the days of a backfill) done in one pass: check
+that the batch sees every row, compute every check's findings in one snapshot, have Great
+Expectations validate them, record the outcome."""
 
+import datetime as dt
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
@@ -10,8 +13,11 @@ import psycopg
 
 from ..db import LedgerDatabase
 from ..errors import LedgerError
-from . import recorder
+from . import checkpoints, findings, recorder
 from .checks import Scope, render
+
+# A full run groups every entry by transaction: memory to hash those groups instead of sorting them.
+WORK_MEM = "256MB"
 
 
 class SightError(LedgerError):
@@ -22,8 +28,8 @@ class SightError(LedgerError):
 class CheckOutcome:
     name: str
     passed: bool
-    unexpected_count: Optional[int]  # rows GX found in violation (None when the check errored)
-    sample: list[dict] = field(default_factory=list)  # the first violating rows, amounts exact
+    unexpected_count: Optional[int]  # rows in violation (None when the check errored)
+    sample: list[dict] = field(default_factory=list)  # the largest violations, amounts exact
     error: Optional[str] = None
 
 
@@ -49,39 +55,87 @@ def reconcile(
 ) -> RunResult:
     """Runs one reconciliation. Once its row is written, a broken run does not raise: it ends
     'error', the reason stored. (If the row cannot even be written, that error is raised.)"""
+    return _reconcile(db, [(scope, partition_key)], dagster_run_id)[0]
+
+
+def reconcile_windows(
+    db: LedgerDatabase,
+    run_type: str,
+    windows: Sequence[tuple[str, dt.datetime, dt.datetime]],
+    dagster_run_id: Optional[str] = None,
+) -> list[RunResult]:
+    """Reconciles many periods, each (partition key, start, end), in one pass over their entries,
+    recording one run per period with the items a run of that period alone would record."""
+    if not windows:
+        raise LedgerError("no periods to reconcile")
+    ordered = sorted(windows, key=lambda w: w[1])
+    for (key, _, end), (next_key, start, _) in zip(ordered, ordered[1:]):
+        if start < end:
+            raise LedgerError(f"periods {key} and {next_key} overlap")
+    return _reconcile(db, [(Scope(run_type, start, end), key) for key, start, end in ordered], dagster_run_id)
+
+
+def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
+               dagster_run_id: Optional[str]) -> list[RunResult]:
     from . import expectations  # Great Expectations is slow to import; only runs pay for it.
 
     started = time.monotonic()
+    scopes = [scope for scope, _ in batch]
+    checks: dict[uuid.UUID, dict[str, CheckOutcome]] = {}
     recorder.sweep_abandoned(db)
-    checks: dict[str, CheckOutcome] = {}
-    # The guard connection holds the run's advisory lock for as long as the run lives.
+    # The guard connection holds each run's advisory lock for as long as the batch lives.
     with db.connect(autocommit=True) as guard:
-        run_id = recorder.start(guard, scope, dagster_run_id, partition_key)
+        run_ids = [recorder.start(guard, scope, dagster_run_id, key) for scope, key in batch]
+        runs = list(zip(run_ids, scopes))
         try:
-            with db.system_context() as conn:
+            with db.system_context(repeatable_read=True) as conn:
                 check_sight(conn)
-                queries = {name: render(name, scope, conn) for name in scope.checks}
-                counts = conn.execute(render("scope_counts", scope, conn)).fetchone()
-            for name, found in expectations.validate(db.database_url(), queries, str(run_id)).items():
-                checks[name] = CheckOutcome(name, found.success, found.unexpected_count, found.sample, found.error)
-            broken = [f"{c.name}: {c.error}" for c in checks.values() if c.error]
+                conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
+                horizon = checkpoints.read_totals(conn, scopes[0].from_scratch)
+                counts = findings.write(conn, runs, horizon.previous)
+                checkpoints.save(conn, horizon, run_ids[0])
+            validated = expectations.validate(db.database_url(), scopes[0].checks, run_ids)
+            found = recorder.outcomes(db, run_ids)
+            for name, validation in validated.items():
+                recorded = sum(found.get((run_id, name), (0, []))[0] for run_id in run_ids)
+                if validation.error is None and validation.unexpected_count != recorded:
+                    validation.error = (f"Great Expectations counted {validation.unexpected_count} mismatches,"
+                                        f" the recorded items {recorded}")
+            for run_id, scope in runs:
+                checks[run_id] = {name: _outcome(name, validated[name], *found.get((run_id, name), (0, [])))
+                                  for name in scope.checks}
+            broken = [f"{c.name}: {c.error}" for c in checks[run_ids[0]].values() if c.error]
             if broken:
                 raise LedgerError("check could not run: " + "; ".join(broken))
-            # Items for every currency's totals (few rows, always useful) and for each failed check.
-            item_queries = {n: q for n, q in queries.items() if n == "debits_equal_credits" or not checks[n].passed}
-            status = "passed" if all(c.passed for c in checks.values()) else "failed"
-            row = recorder.complete(db, run_id, status, item_queries, counts, summary(scope, checks, started))
+            rows = recorder.complete(db, {
+                run_id: (_status(checks[run_id]), summary(scope, checks[run_id], started), counts[run_id])
+                for run_id, scope in runs
+            }, horizon.snapshot)
         except Exception as exc:
-            row = recorder.fail(db, run_id, describe(exc), summary(scope, checks, started))
-        except BaseException as exc:  # interrupted (Ctrl-C, Dagster terminating the run): still close the row
-            recorder.fail(db, run_id, f"interrupted: {describe(exc)}", summary(scope, checks, started))
+            rows = {run_id: recorder.fail(db, run_id, describe(exc), summary(scope, checks.get(run_id, {}), started))
+                    for run_id, scope in runs}
+        except BaseException as exc:  # interrupted (Ctrl-C, Dagster terminating the run): still close the rows
+            for run_id, scope in runs:
+                recorder.fail(db, run_id, f"interrupted: {describe(exc)}", summary(scope, checks.get(run_id, {}), started))
             raise
-    return RunResult(run_id, row["status"], scope, checks, row, time.monotonic() - started)
+    duration = time.monotonic() - started
+    return [RunResult(run_id, rows[run_id]["status"], scope, checks.get(run_id, {}), rows[run_id], duration)
+            for run_id, scope in runs]
+
+
+def _outcome(name: str, validation, mismatches: int, sample: list[dict]) -> CheckOutcome:
+    if validation.error:
+        return CheckOutcome(name, False, None, error=validation.error)
+    return CheckOutcome(name, mismatches == 0, mismatches, sample)
+
+
+def _status(outcomes: dict[str, CheckOutcome]) -> str:
+    return "passed" if all(c.passed for c in outcomes.values()) else "failed"
 
 
 def check_sight(conn: psycopg.Connection) -> None:
     problems = []
-    for table, reading_as, system_policy, restrictive in conn.execute(render("sight", None, conn)):
+    for table, reading_as, system_policy, restrictive in conn.execute(render("checks/sight")):
         if reading_as != "ledger_system":
             problems.append(f"reading as {reading_as}, not ledger_system")
         if not system_policy:

@@ -1,14 +1,15 @@
-"""The bridge to Great Expectations: each check is one UnexpectedRowsExpectation over a query
-asset, validated by GX's SQL execution engine inside PostgreSQL.
+"""The bridge to Great Expectations: each check is one UnexpectedRowsExpectation over the rows the
+run recorded for it, validated by GX's SQL execution engine inside PostgreSQL.
 
 GX takes seconds to import, so this module is imported only when a reconciliation runs, and each
 process builds one GX context per database and reuses it.
 """
 
 import os
+import uuid
 import warnings
-from dataclasses import dataclass, field
-from decimal import Decimal
+from collections.abc import Sequence
+from dataclasses import dataclass
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
@@ -20,16 +21,18 @@ with warnings.catch_warnings():
     from great_expectations.datasource.fluent.interfaces import GxDatasourceWarning
 
 UNEXPECTED = "SELECT * FROM {batch} WHERE expected IS DISTINCT FROM actual"
-SAMPLE_SIZE = 5
+CHECK_ROWS = (
+    "SELECT run_id, check_name, account_id, transaction_id, currency, expected, actual, difference"
+    " FROM reconciliation_items WHERE check_name = '{check}' AND run_id IN ({runs})"
+)
 
 
 @dataclass
 class Validation:
-    """What GX found for one check."""
+    """What GX found for one check, over every run of the batch."""
 
     success: bool
     unexpected_count: int | None
-    sample: list[dict] = field(default_factory=list)
     error: str | None = None
 
 
@@ -60,20 +63,20 @@ def _datasource(url: str):
     return _datasources[url]
 
 
-def validate(url: str, queries: dict[str, str], run_key: str) -> dict[str, Validation]:
-    """Validates each check's query (check name -> SQL) in the database."""
+def validate(url: str, checks: Sequence[str], run_ids: Sequence[uuid.UUID]) -> dict[str, Validation]:
+    """Validates each check over the rows recorded for these runs."""
     datasource = _datasource(url)
+    runs = ", ".join(f"'{run_id}'" for run_id in run_ids)  # UUIDs: nothing to escape
     results = {}
-    for name, query in queries.items():
-        asset_name = f"{name}-{run_key}"
-        # GX takes only queries that start with SELECT; the checks may open with comments or WITH.
-        asset = datasource.add_query_asset(name=asset_name, query=f"SELECT * FROM (\n{query}\n) AS check_rows")
+    for name in checks:
+        asset_name = f"{name}-{run_ids[0]}"
+        asset = datasource.add_query_asset(name=asset_name, query=CHECK_ROWS.format(check=name, runs=runs))
         try:
             batch = asset.add_batch_definition_whole_table("all").get_batch()
             expectation = gx.expectations.UnexpectedRowsExpectation(
                 unexpected_rows_query=UNEXPECTED, description=name
             )
-            result = batch.validate(expectation, result_format="COMPLETE")
+            result = batch.validate(expectation, result_format="BASIC")
         finally:
             datasource.delete_asset(asset_name)
         results[name] = _validation(result)
@@ -90,18 +93,4 @@ def _validation(result) -> Validation:
     if errors or result.result.get("observed_value") is None:
         message = (errors[0] if errors else "Great Expectations returned no count").strip().splitlines()[0]
         return Validation(success=False, unexpected_count=None, error=message)
-    rows = (result.result.get("details") or {}).get("unexpected_rows") or []
-    return Validation(
-        success=bool(result.success),
-        unexpected_count=result.result.get("observed_value"),
-        sample=[{k: _plain(v) for k, v in row.items()} for row in rows[:SAMPLE_SIZE]],
-    )
-
-
-def _plain(value):
-    """JSON-safe and exact: amounts stay decimal strings rather than lossy floats."""
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, (str, int, float, bool, dict, list)) or value is None:
-        return value
-    return str(value)
+    return Validation(success=bool(result.success), unexpected_count=result.result.get("observed_value"))

@@ -1,22 +1,25 @@
 """Run rows and items in reconciliation_runs / reconciliation_items.
 
 A run's row is committed as 'running' before any check starts, and its process holds an advisory
-lock named after the run until it ends. The row is then completed as 'passed', 'failed' or
-'error', with its items, in one transaction. A 'running' row whose lock nobody holds belongs to a
+lock named after the run until it ends. Its items are written as the checks compute them
+(findings.py); the row is then completed as 'passed' or 'failed', or as 'error' with its items
+withdrawn. A 'running' row whose lock nobody holds belongs to a
 process that died: the next run marks it 'error' (sweep_abandoned).
 """
 
+import json
 import uuid
 from typing import Optional
 
 import psycopg
-from psycopg import sql
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from ..db import LedgerDatabase
 from ..errors import LedgerError
 from .checks import Scope
+
+SAMPLE_SIZE = 5  # mismatches per check kept in a run's summary; every one is an item
 
 
 def start(guard: psycopg.Connection, scope: Scope, dagster_run_id: Optional[str],
@@ -35,55 +38,73 @@ def start(guard: psycopg.Connection, scope: Scope, dagster_run_id: Optional[str]
 
 
 def sweep_abandoned(db: LedgerDatabase) -> int:
+    """Marks 'error' every running row whose process died, withdrawing any items it had written."""
     with db.system_context() as conn:
         return conn.execute(
-            "UPDATE reconciliation_runs"
-            " SET status = 'error', completed_at = now(),"
-            "     error = 'abandoned: the process running it ended before completing it'"
-            " WHERE status = 'running' AND pg_try_advisory_xact_lock(hashtextextended(id::text, 0))"
-        ).rowcount
+            "WITH swept AS ("
+            "  UPDATE reconciliation_runs"
+            "  SET status = 'error', completed_at = now(),"
+            "      error = 'abandoned: the process running it ended before completing it'"
+            "  WHERE status = 'running' AND pg_try_advisory_xact_lock(hashtextextended(id::text, 0))"
+            "  RETURNING id"
+            "), withdrawn AS (DELETE FROM reconciliation_items WHERE run_id IN (SELECT id FROM swept))"
+            " SELECT count(*) FROM swept"
+        ).fetchone()[0]
 
 
-def complete(db: LedgerDatabase, run_id: uuid.UUID, status: str, item_queries: dict[str, str],
-             counts: tuple[int, int], summary: dict) -> dict:
-    """Writes the items of each check in ``item_queries`` (set-based, from the check's own SQL)
-    and completes the run, all in one transaction; returns the completed row."""
+def outcomes(db: LedgerDatabase, run_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, str], tuple[int, list[dict]]]:
+    """Per run and check with mismatches: how many, and the largest few (amounts as exact strings)."""
     with db.system_context() as conn:
-        for name, query in item_queries.items():
-            conn.execute(
-                sql.SQL(
-                    "INSERT INTO reconciliation_items (run_id, check_name, account_id, transaction_id,"
-                    " currency, expected, actual, difference, status, details)"
-                    " SELECT %(run_id)s, %(check)s, c.account_id, c.transaction_id, c.currency,"
-                    "        c.expected, c.actual, c.difference,"
-                    "        CASE WHEN c.expected IS DISTINCT FROM c.actual THEN 'mismatch' ELSE 'matched' END,"
-                    "        c.details"
-                    " FROM ({}) AS c"
-                ).format(sql.SQL(query)),
-                {"run_id": run_id, "check": name},
-            )
-        row = conn.cursor(row_factory=dict_row).execute(
-            "UPDATE reconciliation_runs r"
-            " SET status = %(status)s, completed_at = now(), summary = %(summary)s,"
-            "     accounts_checked = %(accounts)s, transactions_checked = %(transactions)s,"
-            "     total_debits = i.debits, total_credits = i.credits, mismatch_count = i.mismatches"
-            " FROM (SELECT sum(expected) FILTER (WHERE check_name = 'debits_equal_credits') AS debits,"
-            "              sum(actual) FILTER (WHERE check_name = 'debits_equal_credits') AS credits,"
-            "              count(*) FILTER (WHERE status = 'mismatch') AS mismatches"
-            "       FROM reconciliation_items WHERE run_id = %(run_id)s) i"
-            # Only a running row: one that a sweep already closed as abandoned stays closed.
-            " WHERE r.id = %(run_id)s AND r.status = 'running' RETURNING r.*",
-            {"status": status, "summary": Jsonb(summary), "accounts": counts[0],
-             "transactions": counts[1], "run_id": run_id},
-        ).fetchone()
-        if row is None:  # rolls the items back with it
-            raise LedgerError(f"reconciliation {run_id} was closed by another process before it completed")
-        return row
+        rows = conn.execute(
+            "SELECT run_id, check_name, mismatches, item FROM ("
+            "  SELECT run_id, check_name, count(*) OVER per_check AS mismatches,"
+            "         row_number() OVER (per_check ORDER BY abs(difference) DESC NULLS LAST, id) AS rank,"
+            "         jsonb_build_object('account_id', account_id, 'transaction_id', transaction_id,"
+            "             'currency', currency, 'expected', expected::text, 'actual', actual::text,"
+            "             'difference', difference::text, 'details', details)::text AS item"
+            "  FROM reconciliation_items WHERE run_id = ANY(%s) AND status = 'mismatch'"
+            "  WINDOW per_check AS (PARTITION BY run_id, check_name)"
+            ") ranked WHERE rank <= %s",
+            (run_ids, SAMPLE_SIZE),
+        ).fetchall()
+    found: dict = {}
+    for run_id, check, count, item in rows:
+        # Decimals as exact strings, so the sample is plain JSON for summaries and Dagster metadata.
+        found.setdefault((run_id, check), (count, []))[1].append(json.loads(item, parse_float=str))
+    return found
+
+
+def complete(db: LedgerDatabase, results: dict[uuid.UUID, tuple[str, dict, tuple[int, int]]],
+             snapshot: str) -> dict[uuid.UUID, dict]:
+    """Completes each run (run id -> status, summary, (accounts, transactions) checked) from its
+    recorded items, in one transaction; returns the completed rows."""
+    rows = {}
+    with db.system_context() as conn:
+        cursor = conn.cursor(row_factory=dict_row)
+        for run_id, (status, summary, counts) in results.items():
+            row = cursor.execute(
+                "UPDATE reconciliation_runs r"
+                " SET status = %(status)s, completed_at = now(), summary = %(summary)s, snapshot = %(snapshot)s,"
+                "     accounts_checked = %(accounts)s, transactions_checked = %(transactions)s,"
+                "     total_debits = i.debits, total_credits = i.credits, mismatch_count = i.mismatches"
+                " FROM (SELECT sum(expected) FILTER (WHERE check_name = 'debits_equal_credits') AS debits,"
+                "              sum(actual) FILTER (WHERE check_name = 'debits_equal_credits') AS credits,"
+                "              count(*) FILTER (WHERE status = 'mismatch') AS mismatches"
+                "       FROM reconciliation_items WHERE run_id = %(run_id)s) i"
+                # Only a running row: one that a sweep already closed as abandoned stays closed.
+                " WHERE r.id = %(run_id)s AND r.status = 'running' RETURNING r.*",
+                {"status": status, "summary": Jsonb(summary), "snapshot": snapshot, "accounts": counts[0],
+                 "transactions": counts[1], "run_id": run_id},
+            ).fetchone()
+            if row is None:  # rolls every completion back with it
+                raise LedgerError(f"reconciliation {run_id} was closed by another process before it completed")
+            rows[run_id] = row
+    return rows
 
 
 def fail(db: LedgerDatabase, run_id: uuid.UUID, error: str, summary: Optional[dict] = None) -> dict:
-    """Completes the run as 'error' on a fresh connection (the run's own may be what broke);
-    returns the row as it ends up."""
+    """Completes the run as 'error' on a fresh connection (the run's own may be what broke), its
+    items withdrawn: a broken run judged nothing. Returns the row as it ends up."""
     with db.system_context() as conn:
         cursor = conn.cursor(row_factory=dict_row)
         row = cursor.execute(
@@ -91,7 +112,10 @@ def fail(db: LedgerDatabase, run_id: uuid.UUID, error: str, summary: Optional[di
             " summary = coalesce(%s, summary) WHERE id = %s AND status = 'running' RETURNING *",
             (error, Jsonb(summary) if summary else None, run_id),
         ).fetchone()
-        return row or cursor.execute("SELECT * FROM reconciliation_runs WHERE id = %s", (run_id,)).fetchone()
+        if row is None:
+            return cursor.execute("SELECT * FROM reconciliation_runs WHERE id = %s", (run_id,)).fetchone()
+        conn.execute("DELETE FROM reconciliation_items WHERE run_id = %s", (run_id,))
+        return row
 
 
 def history(db: LedgerDatabase, limit: int) -> list[dict]:

@@ -1,0 +1,75 @@
+"""Verified checkpoints: per account and entry currency, the totals of every entry that arrived
+below a watermark, so a run reads the checkpoint plus what arrived since instead of every entry.
+
+Arrival is the inserting transaction's id (entries.arrival_xid). The watermark is the xmin of the
+snapshot a run read in: every transaction below it had ended by then, committed or rolled back,
+so no entry below the watermark can still appear, while entries at or above it (committed after
+transactions that were still open, in any order) are read again by the next run. Sequence
+numbers could not give that guarantee: they are taken before commit, so a lower one can become
+visible after a higher one.
+"""
+
+from dataclasses import dataclass
+
+import psycopg
+
+from .checks import render
+
+NO_CHECKPOINT = "0"  # every entry arrived at or after xid 0
+
+
+@dataclass(frozen=True)
+class Horizon:
+    """What a run reads: its snapshot, the checkpoint it starts from, the watermark it can settle."""
+
+    snapshot: str  # pg_snapshot, as text
+    previous: str | None  # the checkpoint's watermark; None: the run reads every entry
+    watermark: str  # the snapshot's xmin
+
+
+def read_totals(conn: psycopg.Connection, from_scratch: bool) -> Horizon:
+    """Builds the temporary table run_totals (per account and entry currency: the totals the checks
+    judge, and the settled part that becomes the next checkpoint). ``conn`` must be in a
+    REPEATABLE READ transaction, so the snapshot, the checkpoint and the entries agree."""
+    snapshot, watermark = conn.execute(
+        "SELECT pg_current_snapshot()::text, pg_snapshot_xmin(pg_current_snapshot())::text"
+    ).fetchone()
+    row = conn.execute("SELECT arrival_xid::text FROM reconciliation_watermark").fetchone()
+    previous = None if from_scratch else (row[0] if row else NO_CHECKPOINT)
+    if previous is None:
+        conn.execute(render("checkpoints/totals_from_entries", watermark=watermark))
+    else:
+        conn.execute(render("checkpoints/totals_from_checkpoint", previous=previous, watermark=watermark))
+    return Horizon(snapshot, previous, watermark)
+
+
+def save(conn: psycopg.Connection, horizon: Horizon, run_id) -> bool:
+    """Moves the checkpoint to the run's watermark, in the run's transaction. Returns False, leaving
+    it alone, when another run moved it since this one's snapshot (the run's findings still stand)."""
+    try:
+        with conn.transaction():  # a savepoint: losing the race must not abort the run
+            if horizon.previous is None:
+                conn.execute(
+                    "INSERT INTO reconciliation_watermark AS w (arrival_xid, established_by, extended_by)"
+                    " VALUES (%(xid)s, %(run)s, %(run)s) ON CONFLICT (singleton) DO UPDATE"
+                    " SET arrival_xid = excluded.arrival_xid, established_by = excluded.established_by,"
+                    "     extended_by = excluded.extended_by, updated_at = now()",
+                    {"xid": horizon.watermark, "run": run_id},
+                )
+                conn.execute("DELETE FROM reconciliation_checkpoints")
+            else:
+                moved = conn.execute(
+                    "UPDATE reconciliation_watermark SET arrival_xid = %s, extended_by = %s, updated_at = now()"
+                    " WHERE arrival_xid = %s",
+                    (horizon.watermark, run_id, horizon.previous),
+                ).rowcount
+                if not moved:
+                    conn.execute(
+                        "INSERT INTO reconciliation_watermark (arrival_xid, established_by, extended_by)"
+                        " VALUES (%s, %s, %s)",
+                        (horizon.watermark, run_id, run_id),
+                    )
+            conn.execute(render("checkpoints/save"))
+    except (psycopg.errors.SerializationFailure, psycopg.errors.UniqueViolation):
+        return False
+    return True

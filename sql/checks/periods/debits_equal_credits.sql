@@ -1,0 +1,20 @@
+-- Per period and currency, the entries created in the period have debits equal to credits.
+-- One row per period and currency (matched rows included). The currency is the account's.
+SELECT
+    w.run_id,
+    NULL::uuid AS account_id,
+    NULL::uuid AS transaction_id,
+    a.currency,
+    sum(t.debits) AS expected,
+    sum(t.credits) AS actual,
+    sum(t.credits) - sum(t.debits) AS difference,
+    jsonb_build_object(
+        'total_debits', sum(t.debits),
+        'total_credits', sum(t.credits),
+        'entries', sum(t.entries),
+        'entries_labelled_with_another_currency', coalesce(sum(t.entries) FILTER (WHERE t.currency <> a.currency), 0)
+    ) AS details
+FROM run_period_totals t
+JOIN run_windows w ON w.bucket = t.bucket
+JOIN accounts a ON a.id = t.account_id
+GROUP BY w.run_id, a.currency

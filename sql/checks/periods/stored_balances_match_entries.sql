@@ -1,0 +1,37 @@
+-- Each account a period's entries touched has a stored balance equal to its balance computed
+-- from its entries, as of the period's end. Stored balances exist only as of now, so both sides
+-- are taken back to the period's end by what the entries after it moved: the difference is the
+-- stored balance less the total of every entry, whatever the period. One row per drifting
+-- account and period: expected = computed, actual = stored.
+WITH drift AS (
+    SELECT
+        a.*,
+        balance_delta(a.account_type, 'debit', sum(t.debits))
+            + balance_delta(a.account_type, 'credit', sum(t.credits)) AS computed_now
+    FROM run_totals t
+    JOIN accounts a ON a.id = t.account_id
+    GROUP BY a.id
+    HAVING a.balance <> balance_delta(a.account_type, 'debit', sum(t.debits))
+                         + balance_delta(a.account_type, 'credit', sum(t.credits))
+)
+SELECT
+    w.run_id,
+    d.id AS account_id,
+    NULL::uuid AS transaction_id,
+    d.currency,
+    d.computed_now - m.moved_after AS expected,
+    d.balance - m.moved_after AS actual,
+    d.balance - d.computed_now AS difference,
+    jsonb_build_object(
+        'account_code', d.code,
+        'account_name', d.name,
+        'account_type', d.account_type,
+        'owner', d.user_id,
+        'stored_balance', d.balance,
+        'computed_balance', d.computed_now - m.moved_after,
+        'moved_since_period_end', m.moved_after,
+        'as_of', w.period_end
+    ) AS details
+FROM drift d
+JOIN run_moved_after m ON m.account_id = d.id
+JOIN run_windows w ON w.bucket = m.bucket
