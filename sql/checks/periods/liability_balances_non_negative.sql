@@ -2,13 +2,23 @@
 -- period's end: its total (checkpoint plus arrivals) less what its entries moved after the end.
 -- An account's balance changes only through entries, so the periods that did not touch it were
 -- checked by the period that last did. One row per offending account and period.
-WITH totals AS (
-    SELECT account_id, sum(credits) - sum(debits) AS computed FROM run_totals GROUP BY account_id
+WITH moved AS (
+    SELECT p.account_id, p.bucket, sum(p.moved) AS moved
+    FROM run_period_totals p
+    JOIN accounts a ON a.id = p.account_id
+    WHERE a.account_type = 'liability'
+    GROUP BY p.account_id, p.bucket
 ), as_of AS (
-    SELECT w.run_id, w.period_end, m.account_id, t.computed - m.moved_after AS computed
-    FROM run_moved_after m
-    JOIN run_windows w ON w.bucket = m.bucket
-    JOIN totals t ON t.account_id = m.account_id
+    SELECT
+        w.run_id,
+        w.period_end,
+        m.account_id,
+        t.computed - coalesce(sum(m.moved) OVER (PARTITION BY m.account_id ORDER BY m.bucket DESC
+                                                 RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS computed
+    FROM moved m
+    JOIN (SELECT account_id, sum(credits) - sum(debits) AS computed FROM run_totals GROUP BY account_id) t
+        ON t.account_id = m.account_id
+    LEFT JOIN run_windows w ON w.bucket = m.bucket
 )
 SELECT
     s.run_id,
@@ -28,4 +38,4 @@ SELECT
     ) AS details
 FROM as_of s
 JOIN accounts a ON a.id = s.account_id
-WHERE a.account_type = 'liability' AND s.computed < 0
+WHERE s.run_id IS NOT NULL AND s.computed < 0
