@@ -188,6 +188,8 @@ def test_a_backfill_records_the_same_per_day_outcomes_as_each_day_alone(ledger, 
         post_transaction(conn, "DEPOSIT", [Entry(demo.house("CASH", "USD"), "debit", Decimal(9)),
                                            Entry(drifting, "credit", Decimal(9))], created_at=midnight(1) + DAY / 2)
         conn.execute("UPDATE accounts SET balance = balance + 1 WHERE id = %s", (drifting,))
+    # The full run's verdict on the one-sided transaction is what the days after it start from.
+    assert reconcile(ledger, Scope("manual")).status == "failed"
     days = [day(n) for n in range(6, -1, -1)]
     together = reconcile_windows(ledger, "backfill", days)
     alone = [reconcile(ledger, Scope("daily", start, end), partition_key=key) for key, start, end in days]

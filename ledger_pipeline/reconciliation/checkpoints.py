@@ -43,6 +43,18 @@ def read_totals(conn: psycopg.Connection, from_scratch: bool) -> Horizon:
     return Horizon(snapshot, previous, watermark)
 
 
+def last_full_run(conn: psycopg.Connection) -> tuple[str | None, str]:
+    """The latest completed full run's id and watermark ((None, '0') if there is none): every
+    transaction whose entries all arrived below the watermark was judged by that run."""
+    row = conn.execute(
+        "SELECT id::text, pg_snapshot_xmin(snapshot)::text FROM reconciliation_runs"
+        " WHERE period_start IS NULL AND run_type <> 'hourly' AND status IN ('passed', 'failed')"
+        "   AND snapshot IS NOT NULL AND summary -> 'checks' ? 'transactions_balanced'"
+        " ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    return (row[0], row[1]) if row else (None, NO_CHECKPOINT)
+
+
 def save(conn: psycopg.Connection, horizon: Horizon, run_id) -> bool:
     """Moves the checkpoint to the run's watermark, in the run's transaction. Returns False, leaving
     it alone, when another run moved it since this one's snapshot (the run's findings still stand)."""

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import psycopg
 from psycopg import sql
 
+from . import checkpoints
 from .checks import Scope, render
 
 INSERT_ITEMS = sql.SQL(
@@ -36,7 +37,9 @@ def write(conn: psycopg.Connection, runs: Sequence[tuple[uuid.UUID, Scope]], pre
         return {run_id: counts}
 
     bounds = sorted({bound for _, s in runs for bound in (s.period_start, s.period_end)})
-    placed = {"bounds": bounds, "range_start": bounds[0], "range_end": bounds[-1]}
+    full_run, full_watermark = checkpoints.last_full_run(conn)
+    placed = {"bounds": bounds, "range_start": bounds[0], "range_end": bounds[-1],
+              "full_run": full_run, "full_watermark": full_watermark}
     conn.execute("CREATE TEMP TABLE run_windows (run_id uuid, bucket int, period_start timestamptz,"
                  " period_end timestamptz) ON COMMIT DROP")
     with conn.cursor().copy("COPY run_windows FROM STDIN") as copy:

@@ -3,7 +3,7 @@
 -- An account's balance changes only through entries, so the periods that did not touch it were
 -- checked by the period that last did. One row per offending account and period.
 WITH moved AS (
-    SELECT p.account_id, p.bucket, sum(p.moved) AS moved
+    SELECT p.account_id, p.bucket, sum(p.credits) - sum(p.debits) AS moved
     FROM run_period_totals p
     JOIN accounts a ON a.id = p.account_id
     WHERE a.account_type = 'liability'

@@ -1,6 +1,5 @@
 -- The one pass a period run (or a range of them) makes over entries by value date: per account,
--- entry currency and bucket, the totals of every entry from the first period's start on, and
--- what they moved the account's balance in its normal sign.
+-- entry currency and bucket, the totals of every entry from the first period's start on.
 -- {bounds} are the periods' starts and ends in order; width_bucket numbers the span between two
 -- bounds, so each period is one bucket (run_windows maps buckets to runs) and entries after the
 -- last period fall in the last bucket. A balance as of a period's end is the account's total
@@ -12,10 +11,8 @@ SELECT
     width_bucket(e.created_at, {bounds}) AS bucket,
     coalesce(sum(e.amount) FILTER (WHERE e.entry_type = 'debit'), 0) AS debits,
     coalesce(sum(e.amount) FILTER (WHERE e.entry_type = 'credit'), 0) AS credits,
-    count(*) AS entries,
-    sum(balance_delta(a.account_type, e.entry_type, e.amount)) AS moved
+    count(*) AS entries
 FROM entries e
-JOIN accounts a ON a.id = e.account_id
 WHERE e.created_at >= {range_start}
 GROUP BY 1, 2, 3;
 ANALYZE run_period_totals;

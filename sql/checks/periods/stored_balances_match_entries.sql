@@ -18,11 +18,13 @@ WITH drift AS (
     SELECT
         p.account_id,
         p.bucket,
-        coalesce(sum(sum(p.moved)) OVER (PARTITION BY p.account_id ORDER BY p.bucket DESC
-                                         RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS moved_after
+        coalesce(sum(balance_delta(d.account_type, 'debit', sum(p.debits))
+                     + balance_delta(d.account_type, 'credit', sum(p.credits)))
+                 OVER (PARTITION BY p.account_id ORDER BY p.bucket DESC
+                       RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS moved_after
     FROM run_period_totals p
-    WHERE p.account_id IN (SELECT id FROM drift)
-    GROUP BY p.account_id, p.bucket
+    JOIN drift d ON d.id = p.account_id
+    GROUP BY p.account_id, p.bucket, d.account_type
 )
 SELECT
     w.run_id,

@@ -1,8 +1,20 @@
 -- Every transaction created in a period has, per currency (the accounts'), debits equal to
--- credits. One row per offending transaction and currency. For a day the planner reads the day's
--- transactions and their entries through the indexes; for a long range, one hash join. Only the
--- few unbalanced transactions are then placed in their period.
-WITH sums AS (
+-- credits. One row per offending transaction and currency.
+-- The last full run ({full_run}) judged every transaction whose entries had all arrived below its
+-- watermark ({full_watermark}), and entries are appended, never changed in place: such a
+-- transaction is unbalanced now exactly when that run found it so. Only those, and the
+-- transactions with an entry that arrived since, are summed again, through the indexes, so the
+-- cost follows the arrivals rather than the range. (With no full run yet, the watermark is 0 and
+-- every transaction is summed.)
+WITH judged AS (
+    SELECT transaction_id
+    FROM reconciliation_items
+    WHERE run_id = {full_run} AND check_name = 'transactions_balanced'
+    UNION
+    SELECT transaction_id
+    FROM entries
+    WHERE arrival_xid >= {full_watermark}
+), sums AS (
     SELECT
         e.transaction_id,
         a.currency,
@@ -10,7 +22,8 @@ WITH sums AS (
         coalesce(sum(e.amount) FILTER (WHERE e.entry_type = 'credit'), 0) AS credits,
         count(*) AS entries,
         count(*) FILTER (WHERE e.currency <> a.currency) AS mislabelled
-    FROM transactions t
+    FROM judged j
+    JOIN transactions t ON t.id = j.transaction_id
     JOIN entries e ON e.transaction_id = t.id
     JOIN accounts a ON a.id = e.account_id
     WHERE t.created_at >= {range_start} AND t.created_at < {range_end}
