@@ -82,25 +82,27 @@ WHERE a.id = s.account_id
 FAULT_LEGS = """
 CREATE TEMP TABLE fault_legs ON COMMIT DROP AS
 WITH w AS (
-    SELECT row_number() OVER (ORDER BY a.code) - 1 AS k, count(*) OVER () AS total,
+    SELECT row_number() OVER (ORDER BY a.code) - 1 AS k,
            a.id, a.currency, a.balance, c.id AS cash, o.id AS other_cash, o.currency AS other_currency
     FROM accounts a
     JOIN accounts c ON c.code = 'CASH-' || a.currency
     JOIN accounts o ON o.code LIKE 'CASH-%' AND o.currency <> a.currency
     WHERE a.account_type = 'liability'
+), wallet_count AS (
+    SELECT count(*) AS total FROM w  -- a constant, so that i % total joins by hash
 ), faults AS (
     -- unbalanced: the wallet is credited a cent less than the cash account is debited
     SELECT gen_random_uuid() AS txn, w.*, 'unbalanced' AS kind
-    FROM generate_series(0, {unbalanced} - 1) i JOIN w ON w.k = i % w.total
+    FROM generate_series(0, {unbalanced} - 1) i JOIN w ON w.k = i % (SELECT total FROM wallet_count)
     UNION ALL
     -- mislabelled: cash of one currency debited, a wallet of the other credited, both entries
     -- labelled with the cash's currency: balanced by label, unbalanced in each account currency
     SELECT gen_random_uuid(), w.*, 'mislabelled'
-    FROM generate_series(0, {mislabelled} - 1) i JOIN w ON w.k = i % w.total
+    FROM generate_series(0, {mislabelled} - 1) i JOIN w ON w.k = i % (SELECT total FROM wallet_count)
     UNION ALL
     -- overdrawn: a wallet pays out all it holds and 25 more
     SELECT gen_random_uuid(), w.*, 'overdrawn'
-    FROM w WHERE w.k >= w.total - {overdrawn}
+    FROM w WHERE w.k >= (SELECT total FROM wallet_count) - {overdrawn}
 )
 SELECT f.txn AS transaction_id, leg.account_id, leg.entry_type, leg.amount, leg.currency
 FROM faults f
