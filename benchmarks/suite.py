@@ -1,0 +1,437 @@
+"""The reconciliation benchmark suite (issue 7): the engine beside the floor, at ledger scale.
+
+At each --entries size it builds a synthetic wallet ledger in a scratch database and measures,
+side by side in one run: the full run against the floor (benchmarks/floor.sql), the hourly check
+and a day's run after --new-transactions postings, a --backfill-days backfill as one run against
+one full run, and the peak memory of a full run, clean and with 100,000 planted mismatches. Once:
+the fixed overhead, split into importing Great Expectations, importing Dagster, and a full run on
+an empty ledger. It prints a markdown section, and with --write replaces that section of
+BENCHMARKS.md.
+
+Usage: uv run python benchmarks/suite.py --entries 1000000,10000000 [--write BENCHMARKS.md]
+It uses LEDGER_DATABASE_URL's server, or the embedded one, and drops its scratch databases after.
+"""
+
+import argparse
+import datetime as dt
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from ledger_pipeline import settings
+from ledger_pipeline.db import LedgerDatabase
+from ledger_pipeline.migrations import Runner
+from ledger_pipeline.reconciliation import RunResult, Scope, reconcile
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)  # the history ends just before it
+DAY = dt.timedelta(days=1)
+FLOOR_SQL = Path(__file__).with_name("floor.sql")
+SECTION = "## Reconciliation at scale"
+MISMATCHES = 100_000
+
+# Deposits: each debits the house cash account of a wallet's currency and credits the wallet.
+# Written in time order, as a ledger grows, so the tables' physical order follows created_at.
+HISTORY = """
+SELECT setseed(0.5);
+INSERT INTO accounts (code, name, account_type, currency)
+SELECT 'CASH-' || c, 'House cash ' || c, 'asset', c FROM (VALUES ('USD'), ('EUR')) AS v (c);
+INSERT INTO accounts (user_id, code, name, account_type, currency)
+SELECT gen_random_uuid(), 'WALLET-' || n, 'Wallet ' || n, 'liability', CASE WHEN n % 2 = 0 THEN 'USD' ELSE 'EUR' END
+FROM generate_series(1, {wallets}) n;
+
+INSERT INTO transactions (transaction_code, status, created_at, posted_at)
+SELECT 'DEPOSIT', 'posted', t, t
+FROM (SELECT least({t0} - {span} + {span} * ((n - 1 + random()) / {transactions}),
+                   {t0} - interval '1 microsecond') AS t
+      FROM generate_series(1, {transactions}) n) s;
+
+CREATE TEMP TABLE wallets ON COMMIT DROP AS
+SELECT substr(w.code, 8)::int AS n, w.id, w.currency, c.id AS cash
+FROM accounts w JOIN accounts c ON c.code = 'CASH-' || w.currency
+WHERE w.account_type = 'liability';
+
+INSERT INTO entries (transaction_id, account_id, entry_type, amount, currency, created_at)
+SELECT d.id, leg.account_id, leg.entry_type, d.amount, w.currency, d.created_at
+FROM (SELECT id, created_at, round((1 + random() * 500)::numeric, 2) AS amount,
+             1 + floor(random() * {wallets})::int AS wallet
+      FROM transactions) d
+JOIN wallets w ON w.n = d.wallet
+CROSS JOIN LATERAL (VALUES (w.cash, 'debit'), (w.id, 'credit')) AS leg (account_id, entry_type);
+"""
+
+BALANCES = """
+UPDATE accounts a
+SET balance = s.balance
+FROM (SELECT e.account_id, sum(balance_delta(acc.account_type, e.entry_type, e.amount)) AS balance
+      FROM entries e JOIN accounts acc ON acc.id = e.account_id
+      GROUP BY e.account_id) s
+WHERE a.id = s.account_id
+"""
+
+# Faults as a buggy writer would leave them, around post_transaction: each kind trips only its
+# check (and the unbalanced kinds debits_equal_credits), stored balances kept in step unless
+# drifting them is the fault. Wallets are taken in code order; overdrawn ones from the end.
+FAULT_LEGS = """
+CREATE TEMP TABLE fault_legs ON COMMIT DROP AS
+WITH w AS (
+    SELECT row_number() OVER (ORDER BY a.code) - 1 AS k,
+           a.id, a.currency, a.balance, c.id AS cash, o.id AS other_cash, o.currency AS other_currency
+    FROM accounts a
+    JOIN accounts c ON c.code = 'CASH-' || a.currency
+    JOIN accounts o ON o.code LIKE 'CASH-%' AND o.currency <> a.currency
+    WHERE a.account_type = 'liability'
+), wallet_count AS (
+    SELECT count(*) AS total FROM w  -- a constant, so that i % total joins by hash
+), faults AS (
+    -- unbalanced: the wallet is credited a cent less than the cash account is debited
+    SELECT gen_random_uuid() AS txn, w.*, 'unbalanced' AS kind
+    FROM generate_series(0, {unbalanced} - 1) i JOIN w ON w.k = i % (SELECT total FROM wallet_count)
+    UNION ALL
+    -- mislabelled: cash of one currency debited, a wallet of the other credited, both entries
+    -- labelled with the cash's currency: balanced by label, unbalanced in each account currency
+    SELECT gen_random_uuid(), w.*, 'mislabelled'
+    FROM generate_series(0, {mislabelled} - 1) i JOIN w ON w.k = i % (SELECT total FROM wallet_count)
+    UNION ALL
+    -- overdrawn: a wallet pays out all it holds and 25 more
+    SELECT gen_random_uuid(), w.*, 'overdrawn'
+    FROM w WHERE w.k >= (SELECT total FROM wallet_count) - {overdrawn}
+)
+SELECT f.txn AS transaction_id, leg.account_id, leg.entry_type, leg.amount, leg.currency
+FROM faults f
+CROSS JOIN LATERAL (VALUES
+    (f.kind = 'unbalanced', f.cash, 'debit', 10.00, f.currency),
+    (f.kind = 'unbalanced', f.id, 'credit', 9.99, f.currency),
+    (f.kind = 'mislabelled', f.other_cash, 'debit', 10.00, f.other_currency),
+    (f.kind = 'mislabelled', f.id, 'credit', 10.00, f.other_currency),
+    (f.kind = 'overdrawn', f.id, 'debit', f.balance + 25, f.currency),
+    (f.kind = 'overdrawn', f.cash, 'credit', f.balance + 25, f.currency)
+) AS leg (wanted, account_id, entry_type, amount, currency)
+WHERE leg.wanted;
+
+INSERT INTO transactions (id, transaction_code, description, created_at, posted_at)
+SELECT DISTINCT transaction_id, 'ADJUST', 'benchmark fault', {at}, {at} FROM fault_legs;
+INSERT INTO entries (transaction_id, account_id, entry_type, amount, currency, created_at)
+SELECT transaction_id, account_id, entry_type, amount, currency, {at} FROM fault_legs;
+UPDATE accounts a
+SET balance = a.balance + d.delta
+FROM (SELECT l.account_id, sum(balance_delta(acc.account_type, l.entry_type, l.amount)) AS delta
+      FROM fault_legs l JOIN accounts acc ON acc.id = l.account_id
+      GROUP BY l.account_id) d
+WHERE a.id = d.account_id;
+
+-- drifted: stored balances nudged, entries untouched
+UPDATE accounts SET balance = balance + 13.37
+WHERE id IN (SELECT id FROM accounts ORDER BY code LIMIT {drifted});
+"""
+
+# New deposits through the posting path, triggers on, dated within [T0, T0 + 1 day).
+NEW_DEPOSITS = """
+WITH w AS (SELECT row_number() OVER (ORDER BY code) AS k, id, currency FROM accounts WHERE account_type = 'liability')
+SELECT count(post_transaction(
+    'DEPOSIT',
+    jsonb_build_array(jsonb_build_object('account_id', c.id, 'entry_type', 'debit', 'amount', d.amount),
+                      jsonb_build_object('account_id', w.id, 'entry_type', 'credit', 'amount', d.amount)),
+    p_created_at => %(t0)s + interval '1 day' * d.at))
+FROM (SELECT (i - 1 + random()) / %(count)s AS at, round((1 + random() * 500)::numeric, 2) AS amount,
+             1 + floor(random() * (SELECT count(*) FROM w))::int AS k
+      FROM generate_series(1, %(count)s) i) d
+JOIN w USING (k)
+JOIN accounts c ON c.code = 'CASH-' || w.currency
+"""
+
+PEAK_MEMORY = """
+import resource, sys
+from ledger_pipeline.db import LedgerDatabase
+from ledger_pipeline.reconciliation import Scope, reconcile
+result = reconcile(LedgerDatabase(sys.argv[1]), Scope("manual"))
+print(result.status, result.row["mismatch_count"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def build_ledger(url: str, entries: int, days: int = 365, wallets: int = 100_000) -> None:
+    """A migrated, empty ledger at ``url`` gets ``entries`` deposit entries over the ``days``
+    before T0, with stored balances to match, loaded set-based with the audit triggers off."""
+    with psycopg.connect(url) as conn:
+        conn.execute("SET LOCAL session_replication_role = replica")  # no audit rows, no FK checks
+        conn.execute("SET LOCAL maintenance_work_mem = '1GB'")
+        # Inserting random uuids into btrees costs several times building the indexes after the
+        # load. The transactions' primary key stays: the entries' foreign key needs it.
+        indexes = conn.execute(
+            "SELECT i.indexrelid::regclass::text, pg_get_indexdef(i.indexrelid) FROM pg_index i"
+            " WHERE i.indrelid IN ('entries'::regclass, 'transactions'::regclass)"
+            " AND NOT EXISTS (SELECT FROM pg_constraint c WHERE c.conindid = i.indexrelid)"
+        ).fetchall()
+        key, key_def = conn.execute(
+            "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE conrelid = 'entries'::regclass AND contype = 'p'"
+        ).fetchone()
+        for name, _ in indexes:
+            conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("ALTER TABLE entries DROP CONSTRAINT {}").format(sql.Identifier(key)))
+        conn.execute(sql.SQL(HISTORY).format(
+            wallets=wallets, transactions=entries // 2, t0=sql.Literal(T0),
+            span=sql.Literal(dt.timedelta(days=days)),
+        ))
+        for _, definition in indexes:
+            conn.execute(definition)
+        conn.execute(sql.SQL("ALTER TABLE entries ADD CONSTRAINT {} {}").format(sql.Identifier(key), sql.SQL(key_def)))
+        conn.execute(BALANCES)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE")
+
+
+def plant_faults(url: str, unbalanced: int = 0, mislabelled: int = 0, overdrawn: int = 0, drifted: int = 0,
+                 at: dt.datetime = T0 - DAY / 2) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute(sql.SQL(FAULT_LEGS).format(
+            unbalanced=unbalanced, mislabelled=mislabelled, overdrawn=overdrawn, drifted=drifted, at=sql.Literal(at),
+        ))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
+def floor(url: str) -> list[tuple]:
+    """benchmarks/floor.sql's findings: (check_name, account_id, transaction_id, currency, expected, actual)."""
+    with psycopg.connect(url) as conn:
+        return conn.execute(FLOOR_SQL.read_text()).fetchall()
+
+
+def post_new_deposits(db: LedgerDatabase, count: int) -> None:
+    with db.system_context() as conn:
+        conn.execute(NEW_DEPOSITS, {"t0": T0, "count": count})
+
+
+def reconcile_windows(db: LedgerDatabase, run_type: str, windows: list[tuple[str, dt.datetime, dt.datetime]]) -> list[RunResult]:
+    # Until ledger_pipeline.reconciliation.reconcile_windows lands (one pass over the range):
+    # one period run per window, as daily_reconciliation runs a range today.
+    return [reconcile(db, Scope(run_type, start, end), partition_key=key) for key, start, end in windows]
+
+
+def with_session(url: str, database: str, work_mem: str) -> str:
+    """``url`` on another database, every session (the engine's, GX's, the floor's) with the
+    same work_mem."""
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query))
+    query["options"] = " ".join(filter(None, [query.get("options"), f"-c work_mem={work_mem}"]))
+    return urlunsplit(parts._replace(path=f"/{database}", query=urlencode(query, quote_via=quote)))
+
+
+def seconds(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def side_by_side(repeat: int, **fns: Callable[[], object]) -> dict[str, float]:
+    """Best of ``repeat`` for each, interleaved, so load from other jobs falls on all alike."""
+    best = dict.fromkeys(fns, float("inf"))
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            best[name] = min(best[name], seconds(fn))
+    return best
+
+
+def passed(result: RunResult) -> RunResult:
+    # A run that broke can be fast; its time would mean nothing.
+    if result.status != "passed":
+        raise SystemExit(f"{result.scope.describe()}: {result.status} {result.error or ''}")
+    return result
+
+
+def all_passed(results: list[RunResult]) -> None:
+    for result in results:
+        passed(result)
+
+
+def fresh_python(code: str, *args: str) -> tuple[float, str]:
+    # Bytecode caching on, as in production: the imports are timed as a deployed process pays them.
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    started = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code, *args], env=env, check=True, capture_output=True, text=True)
+    return time.perf_counter() - started, out.stdout
+
+
+def peak_memory_mb(url: str, mismatches: int = 0) -> float:
+    status, found, kib = fresh_python(PEAK_MEMORY, url)[1].split()
+    # Memory with the findings means something only if the run recorded them all.
+    if status != ("failed" if mismatches else "passed") or int(found) < mismatches:
+        raise SystemExit(f"the peak-memory run ended {status} with {found} mismatches, not {mismatches}")
+    return int(kib) / 1024
+
+
+class Scratch:
+    """Scratch databases on the server, dropped on exit."""
+
+    def __init__(self, server: str, work_mem: str):
+        self.server, self.work_mem = server, work_mem
+        self.admin = urlunsplit(urlsplit(server)._replace(path="/postgres"))
+        self.names: list[str] = []
+
+    def create(self, name: str) -> str:
+        self.drop(name)
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        self.names.append(name)
+        url = with_session(self.server, name, self.work_mem)
+        Runner(url).up()
+        return url
+
+    def drop(self, name: str) -> None:
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        for name in self.names:
+            self.drop(name)
+
+
+def measure_fixed(scratch: Scratch, repeat: int) -> dict[str, float]:
+    imports = {
+        module: min(fresh_python(f"import {module}")[0] for _ in range(3))
+        for module in ("great_expectations", "dagster")
+    }
+    db = LedgerDatabase(scratch.create("ledger_bench_empty"))
+    try:
+        passed(reconcile(db, Scope("manual")))  # warm-up: GX context, connections, caches
+        empty = side_by_side(repeat, empty=lambda: passed(reconcile(db, Scope("manual"))))["empty"]
+    finally:
+        db.close()
+    return {"import_gx": imports["great_expectations"], "import_dagster": imports["dagster"], "empty": empty}
+
+
+def measure_size(scratch: Scratch, entries: int, args) -> dict[str, float]:
+    url = scratch.create("ledger_bench")
+    log(f"{entries:,} entries: building")
+    build = seconds(lambda: build_ledger(url, entries, wallets=args.wallets))
+    log(f"{entries:,} entries: built in {build:.0f} s; floor vs full run")
+    db = LedgerDatabase(url)
+    try:
+        passed(reconcile(db, Scope.quick()))  # warm-up
+        # The full runs also establish the engine's checkpoints before the new postings.
+        m = side_by_side(args.repeat, floor=lambda: floor(url), full=lambda: passed(reconcile(db, Scope("manual"))))
+        log(f"posting {args.new_transactions:,} transactions")
+        post_new_deposits(db, args.new_transactions)
+        # One each, the first after the postings: a repeat would find the new entries checked.
+        m["hourly"] = seconds(lambda: passed(reconcile(db, Scope.quick())))
+        m["day"] = seconds(lambda: passed(reconcile(db, Scope("daily", T0, T0 + DAY))))
+        log(f"{args.backfill_days}-day backfill vs full run")
+        windows = [((T0 - (d + 1) * DAY).date().isoformat(), T0 - (d + 1) * DAY, T0 - d * DAY)
+                   for d in reversed(range(args.backfill_days))]
+        m["full_beside_backfill"] = seconds(lambda: passed(reconcile(db, Scope("manual"))))
+        m["backfill"] = seconds(lambda: all_passed(reconcile_windows(db, "backfill", windows)))
+    finally:
+        db.close()
+    log("peak memory")
+    m["memory"] = peak_memory_mb(url)
+    # Last: the planted faults stay until the scratch database is dropped.
+    plant_faults(url, unbalanced=MISMATCHES)
+    m["memory_faulty"] = peak_memory_mb(url, MISMATCHES)
+    m["build"] = build
+    return m
+
+
+def report(sizes: dict[int, dict[str, float]], fixed: dict[str, float], args, version: str) -> str:
+    names = list(sizes)
+    first, last = sizes[names[0]], sizes[names[-1]]
+    overhead = fixed["empty"]
+
+    def row(label: str, cell: Callable[[dict], str], target: str, growth: str = "") -> str:
+        cells = " | ".join(cell(m) for m in sizes.values())
+        extra = f" | {growth}" if len(sizes) > 1 else ""
+        return f"| {label} | {cells}{extra} | {target} |"
+
+    def grows(key: str) -> str:
+        return f"{last[key] / first[key]:.2f}x"
+
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    head = " | ".join(f"{n:,} entries" for n in names)
+    lines = [
+        SECTION,
+        "",
+        f"PostgreSQL {version}, {os.cpu_count()} cores, {memory:.0f} GiB; "
+        f"`uv run python benchmarks/suite.py {' '.join(sys.argv[1:])}`, {dt.date.today().isoformat()}. "
+        f"Every session (the engine's, Great Expectations', the floor's) with `work_mem = {args.work_mem}`. "
+        f"Times are the best of {args.repeat} where the table says so, else one run; "
+        "another job may share the machine, so compare the figures of one run with each other.",
+        "",
+        f"| measurement | {head}{' | largest / smallest' if len(sizes) > 1 else ''} | target |",
+        f"|---|{'---:|' * len(sizes)}{'---:|' if len(sizes) > 1 else ''}---|",
+        row("building the ledger (set-based, audit triggers off)", lambda m: f"{m['build']:.0f} s", "minutes at 10M"),
+        row(f"floor: `benchmarks/floor.sql`, best of {args.repeat}", lambda m: f"{m['floor']:.2f} s", ""),
+        row(f"full run, best of {args.repeat}", lambda m: f"{m['full']:.2f} s ({m['full'] / m['floor']:.1f}x floor)", ""),
+        row("full run less the empty-ledger run, to the floor",
+            lambda m: f"{(m['full'] - overhead) / m['floor']:.2f}x", "≤ 1.5x"),
+        row(f"hourly check after {args.new_transactions:,} new transactions",
+            lambda m: f"{m['hourly']:.2f} s", "flat: within 2x", grows("hourly")),
+        row(f"day run, [T0, T0 + 1 day), after the same postings",
+            lambda m: f"{m['day']:.2f} s", "flat: within 2x", grows("day")),
+        row(f"{args.backfill_days}-day backfill as one run, to a full run beside it",
+            lambda m: f"{m['backfill']:.1f} s / {m['full_beside_backfill']:.1f} s = {m['backfill'] / m['full_beside_backfill']:.2f}x",
+            "< 2x (365 days)"),
+        row("peak memory of a full run (fresh process, max RSS)", lambda m: f"{m['memory']:.0f} MB",
+            "flat", grows("memory")),
+        row(f"the same with {MISMATCHES:,} unbalanced transactions",
+            lambda m: f"{m['memory_faulty']:.0f} MB ({m['memory_faulty'] / m['memory']:.2f}x)", "≤ 1.2x"),
+        "",
+        "The fixed overhead of a full run, whatever the size:",
+        "",
+        "| part | seconds | target |",
+        "|---|---:|---|",
+        f"| `python -c 'import great_expectations'`, fresh process, best of 3 | {fixed['import_gx']:.2f} | (reported) |",
+        f"| `python -c 'import dagster'`, fresh process, best of 3 | {fixed['import_dagster']:.2f} | (reported) |",
+        f"| everything else: a full run on an empty migrated ledger, in process after a warm-up, best of {args.repeat} "
+        f"| {overhead:.2f} | < 1 s |",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def write_section(path: Path, section: str) -> None:
+    """Replaces the reconciliation section of ``path`` (or appends it); other sections stay."""
+    text = path.read_text() if path.exists() else "# Benchmarks\n"
+    pattern = re.compile(r"^## Reconciliation.*?(?=^## |\Z)", re.S | re.M)
+    text = pattern.sub(lambda _: section + "\n", text, count=1) if pattern.search(text) else text.rstrip() + "\n\n" + section
+    path.write_text(text)
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", default="1000000,10000000", help="comma-separated ledger sizes")
+    parser.add_argument("--wallets", type=int, default=100_000)
+    parser.add_argument("--new-transactions", type=int, default=10_000)
+    parser.add_argument("--backfill-days", type=int, default=365)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work-mem", default="64MB")
+    parser.add_argument("--write", type=Path, help="replace the reconciliation section of this file")
+    args = parser.parse_args()
+
+    with Scratch(settings.database_url(), args.work_mem) as scratch:
+        log("fixed overhead")
+        fixed = measure_fixed(scratch, args.repeat)
+        sizes = {n: measure_size(scratch, n, args) for n in map(int, args.entries.split(","))}
+        with psycopg.connect(scratch.admin) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+    section = report(sizes, fixed, args, version)
+    print(section)
+    if args.write:
+        write_section(args.write, section)
+
+
+if __name__ == "__main__":
+    main()
