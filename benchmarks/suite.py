@@ -29,7 +29,7 @@ from psycopg import sql
 from ledger_pipeline import settings
 from ledger_pipeline.db import LedgerDatabase
 from ledger_pipeline.migrations import Runner
-from ledger_pipeline.reconciliation import RunResult, Scope, reconcile
+from ledger_pipeline.reconciliation import RunResult, Scope, reconcile, reconcile_windows
 
 T0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)  # the history ends just before it
 DAY = dt.timedelta(days=1)
@@ -208,12 +208,6 @@ def floor(url: str) -> list[tuple]:
 def post_new_deposits(db: LedgerDatabase, count: int) -> None:
     with db.system_context() as conn:
         conn.execute(NEW_DEPOSITS, {"t0": T0, "count": count})
-
-
-def reconcile_windows(db: LedgerDatabase, run_type: str, windows: list[tuple[str, dt.datetime, dt.datetime]]) -> list[RunResult]:
-    # Until ledger_pipeline.reconciliation.reconcile_windows lands (one pass over the range):
-    # one period run per window, as daily_reconciliation runs a range today.
-    return [reconcile(db, Scope(run_type, start, end), partition_key=key) for key, start, end in windows]
 
 
 def with_session(url: str, database: str, work_mem: str) -> str:

@@ -16,9 +16,6 @@ from ..errors import LedgerError
 from . import checkpoints, findings, recorder
 from .checks import Scope, render
 
-# A full run groups every entry by transaction: memory to hash those groups instead of sorting them.
-WORK_MEM = "256MB"
-
 
 class SightError(LedgerError):
     """The run could not be sure it sees every row, so it refuses to judge the ledger."""
@@ -90,7 +87,6 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
         try:
             with db.system_context(repeatable_read=True) as conn:
                 check_sight(conn)
-                conn.execute(f"SET LOCAL work_mem = '{WORK_MEM}'")
                 horizon = checkpoints.read_totals(conn, scopes[0].from_scratch)
                 counts = findings.write(conn, runs, horizon.previous)
                 checkpoints.save(conn, horizon, run_ids[0])
