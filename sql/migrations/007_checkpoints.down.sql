@@ -7,7 +7,5 @@ REVOKE INSERT (id, transaction_id, account_id, entry_type, amount, currency, cre
        UPDATE (id, transaction_id, account_id, entry_type, amount, currency, created_at)
     ON entries FROM ledger_system;
 GRANT INSERT, UPDATE ON entries TO ledger_system;
-DROP INDEX idx_entries_account;
-CREATE INDEX idx_entries_account ON entries (account_id);
 DROP INDEX idx_entries_arrival;
 ALTER TABLE entries DROP COLUMN arrival_xid;

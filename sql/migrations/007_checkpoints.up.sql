@@ -14,10 +14,6 @@ ALTER TABLE entries ADD COLUMN arrival_xid xid8 NOT NULL DEFAULT '0';
 ALTER TABLE entries ALTER COLUMN arrival_xid SET DEFAULT pg_current_xact_id();
 CREATE INDEX idx_entries_arrival ON entries (arrival_xid);
 
--- Balances as of a day's end read an account's entries after that day: by account, then date.
-DROP INDEX idx_entries_account;
-CREATE INDEX idx_entries_account ON entries (account_id, created_at);
-
 -- No role may choose an entry's arrival: the system role writes every other column.
 REVOKE INSERT, UPDATE ON entries FROM ledger_system;
 GRANT INSERT (id, transaction_id, account_id, entry_type, amount, currency, created_at),
