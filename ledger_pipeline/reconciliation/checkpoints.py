@@ -68,7 +68,10 @@ def save(conn: psycopg.Connection, horizon: Horizon, run_id) -> bool:
                     "     extended_by = excluded.extended_by, updated_at = now()",
                     {"xid": horizon.watermark, "run": run_id},
                 )
-                conn.execute("DELETE FROM reconciliation_checkpoints")
+                conn.execute(
+                    "DELETE FROM reconciliation_checkpoints c WHERE NOT EXISTS (SELECT FROM run_totals t"
+                    " WHERE t.account_id = c.account_id AND t.currency = c.currency AND t.settled_entries > 0)"
+                )
             else:
                 moved = conn.execute(
                     "UPDATE reconciliation_watermark SET arrival_xid = %s, extended_by = %s, updated_at = now()"

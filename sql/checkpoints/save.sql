@@ -1,8 +1,11 @@
--- The settled totals of the accounts that changed become their checkpoint. A full run deletes the
--- old checkpoint first, so every row is rewritten from the entries themselves.
+-- The settled totals that differ from the checkpoint become it: the accounts that gained entries
+-- since it was written (after a full run, also any row the entries no longer agree with).
 INSERT INTO reconciliation_checkpoints (account_id, currency, debits, credits, entries)
-SELECT account_id, currency, settled_debits, settled_credits, settled_entries
-FROM run_totals
-WHERE settled_arrived > 0
+SELECT t.account_id, t.currency, t.settled_debits, t.settled_credits, t.settled_entries
+FROM run_totals t
+LEFT JOIN reconciliation_checkpoints c USING (account_id, currency)
+WHERE t.settled_entries > 0
+  AND (c.account_id IS NULL
+       OR (c.debits, c.credits, c.entries) IS DISTINCT FROM (t.settled_debits, t.settled_credits, t.settled_entries))
 ON CONFLICT (account_id, currency) DO UPDATE
 SET debits = excluded.debits, credits = excluded.credits, entries = excluded.entries;

@@ -1,39 +1,33 @@
 -- Every account's totals per entry currency: the checkpoint (entries below the previous
 -- watermark) plus the entries that arrived since, found through idx_entries_arrival. The cost
--- follows the arrivals and the number of accounts, not the number of entries.
--- arrived counts the entries read beyond the checkpoint; settled_arrived those of them below the
--- new watermark, which the checkpoint takes in.
+-- follows the arrivals and the number of accounts, not the number of entries. arrived counts the
+-- entries read beyond the checkpoint; the settled_ columns leave out those at or above the new
+-- watermark, and become the next checkpoint.
 CREATE TEMP TABLE run_totals ON COMMIT DROP AS
-SELECT
-    account_id,
-    currency,
-    sum(debits) AS debits,
-    sum(credits) AS credits,
-    sum(entries) AS entries,
-    sum(arrived) AS arrived,
-    sum(settled_debits) AS settled_debits,
-    sum(settled_credits) AS settled_credits,
-    sum(settled_entries) AS settled_entries,
-    sum(settled_arrived) AS settled_arrived
-FROM (
-    SELECT account_id, currency, debits, credits, entries, 0 AS arrived,
-           debits AS settled_debits, credits AS settled_credits, entries AS settled_entries, 0 AS settled_arrived
-    FROM reconciliation_checkpoints
-    UNION ALL
+WITH arrivals AS (
     SELECT
         account_id,
         currency,
-        coalesce(sum(amount) FILTER (WHERE entry_type = 'debit'), 0),
-        coalesce(sum(amount) FILTER (WHERE entry_type = 'credit'), 0),
-        count(*),
-        count(*),
-        coalesce(sum(amount) FILTER (WHERE entry_type = 'debit' AND arrival_xid < {watermark}), 0),
-        coalesce(sum(amount) FILTER (WHERE entry_type = 'credit' AND arrival_xid < {watermark}), 0),
-        count(*) FILTER (WHERE arrival_xid < {watermark}),
-        count(*) FILTER (WHERE arrival_xid < {watermark})
+        coalesce(sum(amount) FILTER (WHERE entry_type = 'debit'), 0) AS debits,
+        coalesce(sum(amount) FILTER (WHERE entry_type = 'credit'), 0) AS credits,
+        count(*) AS entries,
+        coalesce(sum(amount) FILTER (WHERE entry_type = 'debit' AND arrival_xid >= {watermark}), 0) AS unsettled_debits,
+        coalesce(sum(amount) FILTER (WHERE entry_type = 'credit' AND arrival_xid >= {watermark}), 0) AS unsettled_credits,
+        count(*) FILTER (WHERE arrival_xid >= {watermark}) AS unsettled_entries
     FROM entries
     WHERE arrival_xid >= {previous}
     GROUP BY account_id, currency
-) parts
-GROUP BY account_id, currency;
+)
+SELECT
+    account_id,
+    currency,
+    coalesce(c.debits, 0) + coalesce(a.debits, 0) AS debits,
+    coalesce(c.credits, 0) + coalesce(a.credits, 0) AS credits,
+    coalesce(c.entries, 0) + coalesce(a.entries, 0) AS entries,
+    coalesce(a.entries, 0) AS arrived,
+    coalesce(c.debits, 0) + coalesce(a.debits, 0) - coalesce(a.unsettled_debits, 0) AS settled_debits,
+    coalesce(c.credits, 0) + coalesce(a.credits, 0) - coalesce(a.unsettled_credits, 0) AS settled_credits,
+    coalesce(c.entries, 0) + coalesce(a.entries, 0) - coalesce(a.unsettled_entries, 0) AS settled_entries
+FROM reconciliation_checkpoints c
+FULL JOIN arrivals a USING (account_id, currency);
 ANALYZE run_totals;
