@@ -55,14 +55,15 @@ def last_full_run(conn: psycopg.Connection) -> tuple[str | None, str]:
     return (row[0], row[1]) if row else (None, NO_CHECKPOINT)
 
 
-def save(conn: psycopg.Connection, horizon: Horizon, run_id) -> bool:
-    """Moves the checkpoint to the run's watermark, in the run's transaction. Returns False, leaving
-    it alone, when another run moved it since this one's snapshot (the run's findings still stand)."""
+def save(conn: psycopg.Connection, horizon: Horizon, run_id) -> None:
+    """Moves the checkpoint to the run's watermark, in the run's transaction; leaves it alone when
+    another run moved it since this one's snapshot (the run's findings still stand, and the next
+    run reads the arrivals again)."""
     try:
         with conn.transaction():  # a savepoint: losing the race must not abort the run
             if horizon.previous is None:
                 conn.execute(
-                    "INSERT INTO reconciliation_watermark AS w (arrival_xid, established_by, extended_by)"
+                    "INSERT INTO reconciliation_watermark (arrival_xid, established_by, extended_by)"
                     " VALUES (%(xid)s, %(run)s, %(run)s) ON CONFLICT (singleton) DO UPDATE"
                     " SET arrival_xid = excluded.arrival_xid, established_by = excluded.established_by,"
                     "     extended_by = excluded.extended_by, updated_at = now()",
@@ -86,5 +87,4 @@ def save(conn: psycopg.Connection, horizon: Horizon, run_id) -> bool:
                     )
             conn.execute(render("checkpoints/save"))
     except (psycopg.errors.SerializationFailure, psycopg.errors.UniqueViolation):
-        return False
-    return True
+        pass

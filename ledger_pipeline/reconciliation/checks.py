@@ -9,8 +9,6 @@ from psycopg import sql
 from .. import settings
 from ..errors import LedgerError
 
-SQL_DIR = settings.SQL_DIR
-
 # The contract: other tools and people query these names.
 CHECK_NAMES = (
     "debits_equal_credits",
@@ -76,7 +74,7 @@ def describe_period(start: dt.datetime | None, end: dt.datetime | None) -> str:
 
 @cache
 def _template(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
+    return (settings.SQL_DIR / f"{name}.sql").read_text()
 
 
 def render(name: str, **values) -> sql.Composed:
