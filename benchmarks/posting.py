@@ -12,8 +12,12 @@ rounds, each side of each comparison in turn:
 - history: --history-users users' latest 50 entries with their transactions, as ledger_app in the
   user's context (row-level security) and as ledger_system with the same filter written out.
 
+With --before VERSION, a copy of the scratch database with migration VERSION and newer rolled back
+is measured in the same rounds, so a migration's effect shows side by side.
+
 Usage: uv run python benchmarks/posting.py [--seconds 3] [--clients 4] [--history-users 100] [--rounds 10]
-It uses LEDGER_DATABASE_URL's server, or the embedded one, and drops its scratch database after.
+       [--before 008]
+It uses LEDGER_DATABASE_URL's server, or the embedded one, and drops its scratch databases after.
 """
 
 import argparse
@@ -151,74 +155,95 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--entries", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--before", metavar="VERSION",
+                        help="also measure, in the same rounds, a copy with migration VERSION and newer rolled back")
     args = parser.parse_args()
 
     server = settings.database_url()
-    name = "ledger_benchmark_posting"
     admin = urlunsplit(urlsplit(server)._replace(path="/postgres"))
-    url = urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    name = "ledger_benchmark_posting"
+    schemas = {"as migrated": name} | ({f"before {args.before}": f"{name}_before"} if args.before else {})
+    urls = {label: urlunsplit(urlsplit(server)._replace(path=f"/{db}")) for label, db in schemas.items()}
+
+    def drop_all() -> None:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            for db in schemas.values():
+                conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(db)))
+
+    drop_all()
     with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
         conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    db = LedgerDatabase(url, max_connections=args.clients)
+    dbs = {}
     try:
-        Runner(url).up()
+        Runner(urls["as migrated"]).up()
         started = time.perf_counter()
-        with psycopg.connect(url) as conn:
+        with psycopg.connect(urls["as migrated"]) as conn:
             conn.execute("SET session_replication_role = replica")  # the audit rows are written set-based
             conn.execute(sql.SQL(SYNTHETIC_LEDGER).format(users=args.users, entries=args.entries))
-        with psycopg.connect(url, autocommit=True) as conn:
+        with psycopg.connect(urls["as migrated"], autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
             version = conn.execute("SHOW server_version").fetchone()[0]
             wallets = conn.execute("SELECT id, user_id FROM accounts WHERE user_id IS NOT NULL").fetchall()
             entries, logged = conn.execute("SELECT (SELECT count(*) FROM entries), (SELECT count(*) FROM audit_log)").fetchone()
+        if args.before:
+            with psycopg.connect(admin, autocommit=True) as conn:
+                conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY = FILE_COPY").format(
+                    sql.Identifier(schemas[f"before {args.before}"]), sql.Identifier(name)))
+            Runner(urls[f"before {args.before}"]).down(args.before)
+            with psycopg.connect(urls[f"before {args.before}"], autocommit=True) as conn:
+                conn.execute("ANALYZE")
         print(f"built {entries:,} entries and {logged:,} audit rows in {time.perf_counter() - started:.0f} s"
               f" (PostgreSQL {version})")
 
-        # Other work on the machine swings throughput by more than the effect measured, so the two
-        # sides alternate in short phases and each round's pair is compared too, not only the bests.
-        rates = {True: [], False: []}
-        for r in range(args.rounds):
-            for audited in (True, False) if r % 2 == 0 else (False, True):
-                set_audit(url, audited)
-                before = audit_rows(url)
-                posted = post_for(db, wallets, args.seconds, args.clients)
-                written = audit_rows(url) - before
-                assert written == (5 * posted if audited else 0), (audited, posted, written)
-                rates[audited].append(posted / args.seconds)
-        set_audit(url, True)
-
+        # Other work on the machine swings throughput by more than the effects measured, so every
+        # side of every comparison runs in turn in short phases, and each round's pair is compared
+        # too, not only the bests.
+        dbs = {label: LedgerDatabase(url, max_connections=args.clients) for label, url in urls.items()}
         users = [user for _, user in random.Random(0).sample(wallets, args.history_users)]
-        history = {True: [], False: []}
-        expected = history_seconds(db, users, False)[1]  # also warms the caches and the plans
+        rates = {(label, audited): [] for label in urls for audited in (True, False)}
+        history = {(label, under_rls): [] for label in urls for under_rls in (True, False)}
         for r in range(args.rounds):
-            for under_rls in (True, False) if r % 2 == 0 else (False, True):
-                spent, rows = history_seconds(db, users, under_rls)
-                assert rows == expected, "the two history queries disagree"
-                history[under_rls].append(1000 * spent / len(users))
-        lengths = sorted(len(rows) for rows in expected)
+            for label, url in urls.items():
+                for audited in (True, False) if r % 2 == 0 else (False, True):
+                    set_audit(url, audited)
+                    before = audit_rows(url)
+                    posted = post_for(dbs[label], wallets, args.seconds, args.clients)
+                    written = audit_rows(url) - before
+                    assert written == (5 * posted if audited else 0), (label, audited, posted, written)
+                    rates[label, audited].append(posted / args.seconds)
+                set_audit(url, True)
+        expected = {}  # each copy has had its own postings
+        for label in urls:
+            history_seconds(dbs[label], users, True)  # warm the caches and the plans
+            expected[label] = history_seconds(dbs[label], users, False)[1]
+        for r in range(args.rounds):
+            for label in urls:
+                for under_rls in (True, False) if r % 2 == 0 else (False, True):
+                    spent, rows = history_seconds(dbs[label], users, under_rls)
+                    assert rows == expected[label], f"{label}: the history queries disagree"
+                    history[label, under_rls].append(1000 * spent / len(users))
+        lengths = sorted(len(rows) for rows in expected["as migrated"])
 
-        rows = [
-            ("posting, transactions/s: audit triggers on / off", max(rates[True]), max(rates[False]),
-             max(rates[False]) / max(rates[True]), median([off / on for on, off in zip(rates[True], rates[False])]),
-             "~1.05x", "{:.0f}"),
-            ("history query, ms per user: row-level security / explicit filter", min(history[True]),
-             min(history[False]), min(history[True]) / min(history[False]),
-             median([rls / plain for rls, plain in zip(history[True], history[False])]), "<1.01x", "{:.2f}"),
-        ]
         print(f"\n{entries:,} entries, {args.users:,} users, PostgreSQL {version}; {args.clients} clients;"
               f" {args.rounds} rounds, each {args.seconds:g} s of posting each way\n")
-        print(f"| measurement | with | without | ratio of the bests | median ratio of the {args.rounds} rounds"
-              " | seed's claim |")
-        print("|---|---:|---:|---:|---:|---:|")
-        for label, with_, without, best, paired, claim, fmt in rows:
-            print(f"| {label} | {fmt.format(with_)} | {fmt.format(without)} | {best:.2f}x | {paired:.2f}x | {claim} |")
-        print(f"\nhistory rows per user: {lengths[0]}-{lengths[-1]}; transactions/s per round, on"
-              f" {[round(x) for x in rates[True]]}, off {[round(x) for x in rates[False]]}")
+        print(f"| schema | measurement | with | without | ratio of the bests | median ratio of the {args.rounds}"
+              " rounds | seed's claim |")
+        print("|---|---|---:|---:|---:|---:|---:|")
+        for label in urls:
+            on, off = rates[label, True], rates[label, False]
+            rls, plain = history[label, True], history[label, False]
+            print(f"| {label} | posting, transactions/s: audit triggers on / off | {max(on):.0f} | {max(off):.0f} |"
+                  f" {max(off) / max(on):.2f}x | {median([b / a for a, b in zip(on, off)]):.2f}x | ~1.05x |")
+            print(f"| {label} | history, ms per user: row-level security / explicit filter | {min(rls):.2f} |"
+                  f" {min(plain):.2f} | {min(rls) / min(plain):.2f}x | {median([a / b for a, b in zip(rls, plain)]):.2f}x"
+                  " | <1.01x |")
+        print(f"\nhistory rows per user: {lengths[0]}-{lengths[-1]}; transactions/s per round:")
+        for (label, audited), values in rates.items():
+            print(f"  {label}, audit {'on' if audited else 'off'}: {[round(x) for x in values]}")
     finally:
-        db.close()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        for db in dbs.values():
+            db.close()
+        drop_all()
 
 
 if __name__ == "__main__":
