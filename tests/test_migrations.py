@@ -6,7 +6,7 @@ import pytest
 
 from ledger_pipeline.migrations import MIGRATIONS_DIR, MigrationError, Runner
 
-ALL = ["001", "002", "006", "007"]
+ALL = ["001", "002", "006", "007", "008"]
 
 
 def table_exists(url: str, name: str) -> bool:
@@ -27,7 +27,7 @@ def test_up_status_down_up_again(empty_db_url, template_db):
     assert [(r["version"], r["state"]) for r in runner.status()] == [(v, "applied") for v in ALL]
     assert table_exists(empty_db_url, "audit_log")
 
-    assert runner.down("006") == ["007", "006"]
+    assert runner.down("006") == ["008", "007", "006"]
     assert recorded(empty_db_url) == ["001", "002"]
     assert not table_exists(empty_db_url, "audit_log")
     assert not table_exists(empty_db_url, "reconciliation_runs")
@@ -42,17 +42,38 @@ def test_up_status_down_up_again(empty_db_url, template_db):
     with psycopg.connect(empty_db_url) as conn:  # logins granted the roles keep them
         assert conn.execute("SELECT pg_has_role('ledger_test_app', 'ledger_app', 'MEMBER')").fetchone()[0]
 
-    assert runner.up() == ["006", "007"]
+    assert runner.up() == ["006", "007", "008"]
     assert runner.up() == []
     assert recorded(empty_db_url) == ALL
+
+
+def definitions_008_changes(url: str) -> list:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('audit_log', 'entries')"
+            " UNION ALL SELECT policyname, qual FROM pg_policies"
+            " UNION ALL SELECT proname, pg_get_functiondef(oid) || proacl::text FROM pg_proc WHERE proname = 'audit_write'"
+            " ORDER BY 1"
+        ).fetchall()
+
+
+def test_008_down_restores_006s_definitions(empty_db_url, databases, tmp_path):
+    shutil.copytree(MIGRATIONS_DIR, tmp_path / "m", ignore=shutil.ignore_patterns("008_*"))
+    before_008 = databases.create()
+    assert Runner(before_008, tmp_path / "m").up() == ["001", "002", "006", "007"]
+    runner = Runner(empty_db_url)
+    runner.up()
+    assert definitions_008_changes(empty_db_url) != definitions_008_changes(before_008)
+    assert runner.down("008") == ["008"]
+    assert definitions_008_changes(empty_db_url) == definitions_008_changes(before_008)
 
 
 def test_down_rolls_back_newer_versions_first(empty_db_url):
     runner = Runner(empty_db_url)
     runner.up()
-    assert runner.down("002") == ["007", "006", "002"]
+    assert runner.down("002") == ["008", "007", "006", "002"]
     assert recorded(empty_db_url) == ["001"]
-    assert runner.up() == ["002", "006", "007"]
+    assert runner.up() == ["002", "006", "007", "008"]
 
 
 def test_edited_applied_file_is_refused(empty_db_url, tmp_path):
@@ -66,7 +87,7 @@ def test_edited_applied_file_is_refused(empty_db_url, tmp_path):
     with pytest.raises(MigrationError, match="edited"):
         runner.down("006")
     assert recorded(empty_db_url) == ALL
-    assert [r["state"] for r in runner.status()] == ["applied", "applied, file edited", "applied", "applied"]
+    assert [r["state"] for r in runner.status()] == ["applied", "applied, file edited"] + ["applied"] * (len(ALL) - 2)
 
 
 def test_missing_applied_file_is_refused(empty_db_url, tmp_path):
@@ -80,10 +101,10 @@ def test_missing_applied_file_is_refused(empty_db_url, tmp_path):
 
 def test_failed_migration_leaves_nothing_half_applied(empty_db_url, tmp_path):
     shutil.copytree(MIGRATIONS_DIR, tmp_path / "m")
-    (tmp_path / "m" / "099_broken.up.sql").write_text(
+    (tmp_path / "m" / "999_broken.up.sql").write_text(
         "CREATE TABLE half_done (id int);\nSELECT no_such_function();\n"
     )
-    with pytest.raises(MigrationError, match="099_broken.up.sql failed and was rolled back"):
+    with pytest.raises(MigrationError, match="999_broken.up.sql failed and was rolled back"):
         Runner(empty_db_url, tmp_path / "m").up()
     assert recorded(empty_db_url) == ALL  # the ones before it each committed on their own
     assert not table_exists(empty_db_url, "half_done")
@@ -141,8 +162,9 @@ def test_adopts_the_seed_tools_schema_migrations(empty_db_url):
             " SELECT to_char(n, 'FM000'), now() FROM generate_series(1, 5) n"
         )
     runner = Runner(empty_db_url)
-    assert runner.up() == ["006", "007"]
+    assert runner.up() == ["006", "007", "008"]
     states = {r["version"]: r["state"] for r in runner.status()}
     assert states == {"001": "adopted", "002": "adopted", "003": "adopted", "004": "adopted",
-                      "005": "adopted", "006": "applied", "007": "applied"}
+                      "005": "adopted", "006": "applied", "007": "applied",
+                      "008": "applied"}
     assert table_exists(empty_db_url, "audit_log")

@@ -1,8 +1,13 @@
+import uuid
+from decimal import Decimal
+
 import psycopg
 import pytest
 
+from conftest import add_account
 from ledger_pipeline.db import LedgerDatabase
 from ledger_pipeline.errors import LedgerError
+from ledger_pipeline.ledger import Entry, post_transaction
 
 
 def visible(conn) -> dict[str, set]:
@@ -138,3 +143,40 @@ def test_a_user_may_open_an_empty_account_of_their_own(app_ledger, two_users):
         with app_ledger.user_context(two_users.a) as conn:
             conn.execute("INSERT INTO accounts (user_id, code, name, account_type, currency, balance)"
                          " VALUES (%s, 'A-GBP', 'A (GBP)', 'liability', 'GBP', 500)", (two_users.a,))
+
+
+# Migration 006's owner policies, written out as filters: migration 008 reformulated them.
+SEEN_UNDER_006 = {
+    "accounts": "SELECT id FROM accounts WHERE user_id = %(u)s",
+    "transactions": "SELECT id FROM transactions WHERE initiated_by = %(u)s OR id IN"
+                    " (SELECT e.transaction_id FROM entries e JOIN accounts a ON a.id = e.account_id"
+                    "  WHERE a.user_id = %(u)s)",
+    "entries": "SELECT id FROM entries WHERE account_id IN (SELECT id FROM accounts WHERE user_id = %(u)s)",
+}
+
+
+def test_users_see_exactly_the_rows_migration_006_defined(ledger, app_ledger):
+    a, b, c, d, nobody = (uuid.uuid4() for _ in range(5))
+    with ledger.system_context() as conn:
+        cash, cash_eur = add_account(conn, "CASH-USD", "asset"), add_account(conn, "CASH-EUR", "asset", currency="EUR")
+        wallet = {u: add_account(conn, f"W-{u.hex[:8]}", "liability", u) for u in (a, b, c, d)}
+        a_eur = add_account(conn, "W-A-EUR", "liability", a, "EUR")
+        posted = [
+            post_transaction(conn, "TRANSFER", [Entry(source, "debit", Decimal(amount)),
+                                                Entry(target, "credit", Decimal(amount))], initiated_by=initiated_by)
+            for source, target, initiated_by, amount in [
+                (cash, wallet[a], a, 10), (cash, wallet[b], b, 10), (cash, wallet[d], None, 10),
+                (wallet[b], wallet[c], a, 3),  # initiated by a, touching none of a's accounts
+                (cash_eur, a_eur, None, 5),  # a's second account, initiated by no one
+                (wallet[c], wallet[d], c, 1),
+            ]
+        ]
+    seen = {}
+    for user in (a, b, c, d, nobody):
+        with ledger.system_context() as conn:
+            expected = {table: {r[0] for r in conn.execute(query, {"u": user})} for table, query in SEEN_UNDER_006.items()}
+        with app_ledger.user_context(user) as conn:
+            seen[user] = {table: {r[0] for r in conn.execute(f"SELECT id FROM {table}")} for table in SEEN_UNDER_006}
+        assert seen[user] == expected
+    assert seen[a]["transactions"] == {posted[0], posted[3], posted[4]} and len(seen[a]["entries"]) == 2
+    assert seen[nobody] == {"accounts": set(), "transactions": set(), "entries": set()}
