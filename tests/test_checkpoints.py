@@ -270,3 +270,24 @@ def test_runs_side_by_side_while_postings_commit_keep_the_checkpoint_exact(ledge
     final = reconcile(ledger, Scope.quick())
     assert final.status == "passed" and recorded(ledger, final) == from_scratch(ledger, checks={"debits_equal_credits"})
     assert checkpoint_is_exact(ledger)
+
+
+def test_a_balance_below_zero_at_a_past_days_end_is_found_though_it_recovered(ledger, demo):
+    cash = demo.house("CASH", "USD")
+    with ledger.system_context() as conn:
+        wallet = add_account(conn, "WALLET-DIPPING", "liability", uuid.uuid4())
+        payee = add_account(conn, "WALLET-PAYEE", "liability", uuid.uuid4())
+        for created, legs in [
+            (midnight(4), [Entry(cash, "debit", Decimal(50)), Entry(wallet, "credit", Decimal(50))]),
+            (midnight(2), [Entry(wallet, "debit", Decimal(60)), Entry(payee, "credit", Decimal(60))]),
+            (midnight(1), [Entry(cash, "debit", Decimal(100)), Entry(wallet, "credit", Decimal(100))]),
+        ]:
+            post_transaction(conn, "TRANSFER", legs, created_at=created + DAY / 2)
+    assert reconcile(ledger, Scope("manual")).status == "passed"  # it stands at 90 now
+    days = [day(n) for n in range(6, -1, -1)]
+    results = reconcile_windows(ledger, "backfill", days)
+    for result, (_, start, end) in zip(results, days):
+        assert recorded(ledger, result) == from_scratch(ledger, start, end)
+    [failed] = [r for r in results if r.status == "failed"]
+    assert failed.row["partition_key"] == day(2)[0]
+    assert ("liability_balances_non_negative", wallet, "USD", Decimal(-10)) in recorded(ledger, failed)

@@ -4,7 +4,7 @@ SELECT
     w.run_id,
     NULL::uuid AS account_id,
     NULL::uuid AS transaction_id,
-    a.currency,
+    t.currency,
     sum(t.debits) AS expected,
     sum(t.credits) AS actual,
     sum(t.credits) - sum(t.debits) AS difference,
@@ -12,9 +12,8 @@ SELECT
         'total_debits', sum(t.debits),
         'total_credits', sum(t.credits),
         'entries', sum(t.entries),
-        'entries_labelled_with_another_currency', coalesce(sum(t.entries) FILTER (WHERE t.currency <> a.currency), 0)
+        'entries_labelled_with_another_currency', sum(t.mislabelled)
     ) AS details
 FROM run_period_totals t
 JOIN run_windows w ON w.bucket = t.bucket
-JOIN accounts a ON a.id = t.account_id
-GROUP BY w.run_id, a.currency
+GROUP BY w.run_id, t.currency

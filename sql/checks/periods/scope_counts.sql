@@ -5,7 +5,7 @@ SELECT
     coalesce(c.transactions, 0) AS transactions_checked
 FROM run_windows w
 LEFT JOIN (
-    SELECT bucket, count(DISTINCT account_id) AS accounts FROM run_period_totals GROUP BY bucket
+    SELECT bucket, count(*) AS accounts FROM run_period_totals GROUP BY bucket
 ) a ON a.bucket = w.bucket
 LEFT JOIN (
     SELECT width_bucket(created_at, {bounds}) AS bucket, count(*) AS transactions

@@ -18,13 +18,11 @@ WITH drift AS (
     SELECT
         p.account_id,
         p.bucket,
-        coalesce(sum(balance_delta(d.account_type, 'debit', sum(p.debits))
-                     + balance_delta(d.account_type, 'credit', sum(p.credits)))
+        coalesce(sum(balance_delta(d.account_type, 'debit', p.debits) + balance_delta(d.account_type, 'credit', p.credits))
                  OVER (PARTITION BY p.account_id ORDER BY p.bucket DESC
-                       RANGE BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS moved_after
+                       ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS moved_after
     FROM run_period_totals p
     JOIN drift d ON d.id = p.account_id
-    GROUP BY p.account_id, p.bucket, d.account_type
 )
 SELECT
     w.run_id,
