@@ -39,6 +39,9 @@ def read_totals(conn: psycopg.Connection, from_scratch: bool) -> Horizon:
     if previous is None:
         conn.execute(render("checkpoints/totals_from_entries", watermark=watermark))
     else:
+        # xmin never goes back; were it ever to, entries below the checkpoint's own watermark would
+        # be counted twice.
+        watermark = str(max(int(watermark), int(previous)))
         conn.execute(render("checkpoints/totals_from_checkpoint", previous=previous, watermark=watermark))
     return Horizon(snapshot, previous, watermark)
 
