@@ -16,6 +16,7 @@ from ledger_pipeline.reconciliation.late_arrivals import find_stale
 from ledger_pipeline.reconciliation.recorder import SAMPLE_SIZE, run_with_items
 
 DAY = dt.timedelta(days=1)
+EVERY_ARRIVAL = "0"  # an arrival watermark below every entry
 
 # The four answers computed the plainest way, from every entry, for the window [start, end):
 # (check, subject, currency, difference) per mismatch, and per currency for debits_equal_credits.
@@ -115,7 +116,7 @@ def test_incremental_runs_agree_with_from_scratch_after_backdated_postings_and_a
     for result, (_, start, end) in zip(reconcile_windows(ledger, "daily", days), days):
         assert result.status == "passed"
         assert recorded(ledger, result) == from_scratch(ledger, start, end)
-    assert find_stale(ledger, None)[0] == []
+    assert find_stale(ledger, EVERY_ARRIVAL)[0] == []
 
     # A valid posting backdated into a day that was already reconciled.
     _, start, end = day(3)
@@ -126,11 +127,11 @@ def test_incremental_runs_agree_with_from_scratch_after_backdated_postings_and_a
     hourly = reconcile(ledger, Scope.quick())
     assert hourly.status == "passed"
     assert recorded(ledger, hourly) == from_scratch(ledger, checks={"debits_equal_credits"})
-    [stale] = find_stale(ledger, None)[0]
+    [stale] = find_stale(ledger, EVERY_ARRIVAL)[0]
     assert (stale.partition_key, stale.late_entries) == (day(3)[0], 2)
     again = reconcile(ledger, Scope("daily", start, end), partition_key=day(3)[0])
     assert again.status == "passed" and recorded(ledger, again) == from_scratch(ledger, start, end)
-    assert find_stale(ledger, None)[0] == []
+    assert find_stale(ledger, EVERY_ARRIVAL)[0] == []
 
     # A fault planted into an already-checked day is caught by the next hourly run, and the day goes stale.
     key, start, end = day(2)
@@ -138,7 +139,7 @@ def test_incremental_runs_agree_with_from_scratch_after_backdated_postings_and_a
     hourly = reconcile(ledger, Scope.quick())
     assert hourly.status == "failed"
     assert recorded(ledger, hourly) == from_scratch(ledger, checks={"debits_equal_credits"})
-    assert [s.partition_key for s in find_stale(ledger, None)[0]] == [key]
+    assert [s.partition_key for s in find_stale(ledger, EVERY_ARRIVAL)[0]] == [key]
     rerun = reconcile(ledger, Scope("daily", start, end), partition_key=key)
     assert {n for n, c in rerun.checks.items() if not c.passed} == {"transactions_balanced", "debits_equal_credits"}
     assert recorded(ledger, rerun) == from_scratch(ledger, start, end)

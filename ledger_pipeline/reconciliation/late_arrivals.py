@@ -21,15 +21,13 @@ class StalePartition:
 
 
 def find_stale(db: LedgerDatabase, since: str | None) -> tuple[list[StalePartition], str]:
-    """The partitions made stale by entries that arrived at or after ``since`` (None: the oldest
-    arrival any partition's latest run could have missed), and the watermark to pass next time:
-    the snapshot's xmin, below which no entry can still arrive."""
+    """The partitions made stale by entries that arrived at or after ``since`` (None: nothing yet,
+    the first look only sets the watermark, as a sensor first switched on acts on what happens from
+    then on), and the watermark to pass next time: the snapshot's xmin, below which no entry can
+    still arrive."""
     with db.system_context(repeatable_read=True) as conn:
         horizon = conn.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text").fetchone()[0]
         if since is None:
-            since = conn.execute(
-                "SELECT coalesce(min(pg_snapshot_xmin(snapshot)), pg_snapshot_xmin(pg_current_snapshot()))::text"
-                " FROM reconciliation_runs WHERE partition_key IS NOT NULL AND snapshot IS NOT NULL"
-            ).fetchone()[0]
+            return [], horizon
         rows = conn.execute(render("late_arrivals/stale_partitions", since=since)).fetchall()
     return [StalePartition(key, str(run_id), count, first) for key, run_id, count, first in rows], horizon
