@@ -93,12 +93,12 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
             validated = expectations.validate(db.database_url(), scopes[0].checks, run_ids)
             found = recorder.outcomes(db, run_ids)
             for name, validation in validated.items():
-                recorded = sum(found.get((run_id, name), (0, []))[0] for run_id in run_ids)
+                recorded = sum(found[run_id, name][0] for run_id in run_ids)
                 if validation.error is None and validation.unexpected_count != recorded:
                     validation.error = (f"Great Expectations counted {validation.unexpected_count} mismatches,"
                                         f" the recorded items {recorded}")
             for run_id, scope in runs:
-                checks[run_id] = {name: _outcome(name, validated[name], *found.get((run_id, name), (0, [])))
+                checks[run_id] = {name: _outcome(name, validated[name], *found[run_id, name])
                                   for name in scope.checks}
             broken = [f"{c.name}: {c.error}" for c in checks[run_ids[0]].values() if c.error]
             if broken:

@@ -33,7 +33,7 @@ def write(conn: psycopg.Connection, runs: Sequence[tuple[uuid.UUID, Scope]], pre
         for name in checks:
             _insert(conn, name, render(f"checks/ledger/{name}", run_id=run_id))
         counts = conn.execute(render("checks/ledger/scope_counts", full=scope.from_scratch,
-                                     previous=previous or "0")).fetchone()
+                                     previous=previous or checkpoints.NO_CHECKPOINT)).fetchone()
         return {run_id: counts}
 
     bounds = sorted({bound for _, s in runs for bound in (s.period_start, s.period_end)})

@@ -6,6 +6,7 @@ latest completed run. The search reads only entries that arrived since a waterma
 follows the arrivals.
 """
 
+import datetime as dt
 from dataclasses import dataclass
 
 from ..db import LedgerDatabase
@@ -17,7 +18,7 @@ class StalePartition:
     partition_key: str
     run_id: str  # the reconciliation the late entries were not seen by
     late_entries: int
-    first_value_date: object
+    first_value_date: dt.datetime
 
 
 def find_stale(db: LedgerDatabase, since: str | None) -> tuple[list[StalePartition], str]:

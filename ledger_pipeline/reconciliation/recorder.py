@@ -9,6 +9,7 @@ process that died: the next run marks it 'error' (sweep_abandoned).
 
 import json
 import uuid
+from collections import defaultdict
 from typing import Optional
 
 import psycopg
@@ -67,7 +68,7 @@ def outcomes(db: LedgerDatabase, run_ids: list[uuid.UUID]) -> dict[tuple[uuid.UU
             ") ranked WHERE rank <= %s",
             (run_ids, SAMPLE_SIZE),
         ).fetchall()
-    found: dict = {}
+    found: dict = defaultdict(lambda: (0, []))  # a check without mismatches: none, no sample
     for run_id, check, count, item in rows:
         # Decimals as exact strings, so the sample is plain JSON for summaries and Dagster metadata.
         found.setdefault((run_id, check), (count, []))[1].append(json.loads(item, parse_float=str))
