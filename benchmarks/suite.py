@@ -65,6 +65,12 @@ FROM (SELECT id, created_at, round((1 + random() * 500)::numeric, 2) AS amount,
       FROM transactions) d
 JOIN wallets w ON w.n = d.wallet
 CROSS JOIN LATERAL (VALUES (w.cash, 'debit'), (w.id, 'credit')) AS leg (account_id, entry_type);
+
+-- An EUR/USD rate for every day of the history and the week after it, where the suite posts.
+INSERT INTO exchange_rates (base, quote, rate, as_of, source)
+SELECT 'EUR', 'USD', 1.08, d, 'benchmark'
+FROM generate_series(date_trunc('day', {t0} - {span}, 'UTC') - interval '1 day', {t0} + interval '7 days',
+                     interval '1 day') d;
 """
 
 BALANCES = """

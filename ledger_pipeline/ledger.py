@@ -4,6 +4,7 @@ import datetime as dt
 import json
 import random
 import uuid
+import zoneinfo
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
@@ -64,6 +65,9 @@ HOUSE_ACCOUNTS = [
     ("FEES", "Fee revenue (EUR)", "revenue", "EUR"),
 ]
 CURRENCIES = ("USD", "EUR")
+RATE_SOURCE = "demo"
+# A taxed fee per currency: the demo's EUR wallets pay French VAT, its USD wallets UK VAT.
+TAXED_FEES = {"EUR": "FEE_VAT_FR", "USD": "FEE_VAT_GB"}
 
 
 @dataclass
@@ -95,12 +99,17 @@ def ledger_is_empty(db: LedgerDatabase) -> bool:
 def write_demo_data(
     db: LedgerDatabase, transactions: int, users: int = 6, days: int = 7, seed: Optional[int] = None
 ) -> DemoLedger:
-    """Writes house accounts, ``users`` customers with a USD and an EUR wallet each, and
-    ``transactions`` deposits, transfers, fees and withdrawals spread over the last ``days`` days.
+    """Writes house accounts, ``users`` customers with a USD and an EUR wallet each, an EUR/USD
+    rate for every day, and ``transactions`` deposits, transfers, fees (some with VAT),
+    conversions between a user's wallets and withdrawals spread over the last ``days`` days.
 
-    Wallets are liabilities and never go below zero; every posting goes through post_transaction.
-    The same ``seed`` writes the same ledger (and so cannot be written twice into one database).
+    Wallets are liabilities and never go below zero; every posting goes through post_transaction
+    (conversions and taxed fees through their helpers, which use it). The same ``seed`` writes the
+    same ledger (and so cannot be written twice into one database).
     """
+    # Imported here: fx and tax post through this module.
+    from . import fx, settings, tax
+
     if transactions < 0 or users < 2 or days < 1:
         raise LedgerError("demo data needs transactions >= 0, at least 2 users and at least 1 day")
     rng = random.Random(seed)
@@ -126,6 +135,32 @@ def write_demo_data(
                 ).fetchone()[0]
         except psycopg.errors.UniqueViolation:
             raise LedgerError(f"demo data for seed {seed} is already in this ledger; choose another --seed") from None
+        # Shared by every demo ledger of the database, opened here so the demo knows them all.
+        for cur in CURRENCIES:
+            demo.accounts[f"FX-CLEARING-{cur}"] = fx.clearing_account(conn, cur)
+            jurisdiction = conn.execute("SELECT tax_jurisdiction FROM transaction_codes WHERE code = %s",
+                                        (TAXED_FEES[cur],)).fetchone()[0]
+            demo.accounts[f"VAT-PAYABLE-{jurisdiction}-{cur}"] = tax.vat_payable_account(conn, jurisdiction, cur)
+
+    zone = zoneinfo.ZoneInfo(settings.timezone())
+    first_day, last_day = start.astimezone(zone).date(), now.astimezone(zone).date()
+    eur_usd = {}  # the day's EUR/USD rate, a gentle random walk
+    rate = Decimal("1.0850")
+    for n in range((last_day - first_day).days + 1):
+        rate = (rate * Decimal(1 + rng.uniform(-0.004, 0.004))).quantize(Decimal("0.0001"))
+        eur_usd[first_day + dt.timedelta(days=n)] = rate
+    with db.system_context() as conn:
+        # Another demo ledger in the same database may have written these days' rates already.
+        conn.cursor().executemany(
+            "INSERT INTO exchange_rates (base, quote, rate, as_of, source) VALUES ('EUR', 'USD', %s, %s, %s)"
+            " ON CONFLICT DO NOTHING",
+            [(r, dt.datetime.combine(day, dt.time(), zone), RATE_SOURCE) for day, r in eur_usd.items()],
+        )
+        day_rates = dict(conn.execute(
+            "SELECT d, day_rate('EUR', 'USD', d::timestamp AT TIME ZONE %s, (d + 1)::timestamp AT TIME ZONE %s)"
+            " FROM unnest(%s::date[]) d",
+            (zone.key, zone.key, list(eur_usd)),
+        ).fetchall())
 
     balances = {(u, c): Decimal(0) for u in user_ids for c in CURRENCIES}
     # Chronological value dates, so balances as of any moment stay non-negative too.
@@ -137,7 +172,27 @@ def write_demo_data(
                 user, cur = rng.choice(user_ids), rng.choice(CURRENCIES)
                 held = balances[user, cur]
                 amount = Decimal(rng.randint(100, 50_000)) / 100
-                kind = rng.choice(["DEPOSIT", "DEPOSIT", "TRANSFER", "FEE", "WITHDRAW"]) if held > 0 else "DEPOSIT"
+                kinds = ["DEPOSIT", "DEPOSIT", "TRANSFER", "FEE", "WITHDRAW", "CONVERT", "FEE_VAT"]
+                kind = rng.choice(kinds) if held > Decimal("3.00") else "DEPOSIT"
+                if kind == "CONVERT":
+                    other_cur = next(c for c in CURRENCIES if c != cur)
+                    eur_rate = day_rates[at.astimezone(zone).date()]
+                    quote = eur_rate if cur == "EUR" else (1 / eur_rate).quantize(Decimal("0.000001"))
+                    amount = min(amount, held)
+                    fx.post_conversion(conn, demo.wallet(user, cur), demo.wallet(user, other_cur), amount, quote,
+                                       RATE_SOURCE, initiated_by=user, created_at=at, description="demo conversion")
+                    balances[user, cur] -= amount
+                    balances[user, other_cur] += fx.convert(amount, quote, other_cur)
+                    continue
+                if kind == "FEE_VAT":
+                    base = Decimal("2.00")
+                    txn = tax.post_taxed(conn, TAXED_FEES[cur], demo.wallet(user, cur), demo.house("FEES", cur), base,
+                                         description="demo fee with VAT", initiated_by=user, created_at=at)
+                    balances[user, cur] -= conn.execute(
+                        "SELECT amount FROM entries WHERE transaction_id = %s AND account_id = %s",
+                        (txn, demo.wallet(user, cur)),
+                    ).fetchone()[0]
+                    continue
                 if kind == "DEPOSIT":
                     legs = [(demo.house("CASH", cur), "debit"), (demo.wallet(user, cur), "credit")]
                     balances[user, cur] += amount

@@ -3,6 +3,7 @@
 import datetime as dt
 import os
 import zoneinfo
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 import psycopg.conninfo
@@ -19,6 +20,10 @@ DAGSTER_DATABASE = "dagster"  # Dagster's runs, events and schedules, beside the
 TIMEZONE_VAR = "LEDGER_TIMEZONE"  # schedules run in it; daily partitions are its days
 PARTITIONS_START_VAR = "LEDGER_PARTITIONS_START"  # the first day of the daily partitions
 ALERT_URLS_VAR = "LEDGER_ALERT_URLS"  # apprise URLs, space separated; none: alerts are logged
+REPORTING_CURRENCY_VAR = "LEDGER_REPORTING_CURRENCY"  # the trial balance's and the rates check's
+FX_TOLERANCE_VAR = "LEDGER_FX_RATE_TOLERANCE"  # how far a conversion's rate may stray from the day's
+REDIS_URL_VAR = "LEDGER_REDIS_URL"  # the hot-balance cache; none: no cache
+REPORTS_DIR_VAR = "LEDGER_REPORTS_DIR"  # where the tax report's Parquet and CSV files go
 
 
 def embedded_dir() -> Path:
@@ -78,3 +83,30 @@ def partitions_start() -> str:
 
 def alert_urls() -> list[str]:
     return os.environ.get(ALERT_URLS_VAR, "").split()
+
+
+def reporting_currency() -> str:
+    code = os.environ.get(REPORTING_CURRENCY_VAR, "").strip().upper() or "USD"
+    from .currencies import minor_units
+
+    minor_units(code)  # an unknown code fails here, with its name
+    return code
+
+
+def fx_rate_tolerance() -> Decimal:
+    text = os.environ.get(FX_TOLERANCE_VAR, "").strip() or "0.005"
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        value = Decimal(-1)
+    if not value.is_finite() or not 0 <= value < 1:
+        raise LedgerError(f"{FX_TOLERANCE_VAR} must be a fraction like 0.005 (0.5%), got {text!r}")
+    return value
+
+
+def redis_url() -> str | None:
+    return os.environ.get(REDIS_URL_VAR, "").strip() or None
+
+
+def reports_dir() -> Path:
+    return Path(os.environ.get(REPORTS_DIR_VAR, "").strip() or PROJECT_DIR / ".ledger-reports")

@@ -4,7 +4,11 @@
 from collections import Counter
 
 from benchmarks.suite import build_ledger, floor, plant_faults
-from ledger_pipeline.reconciliation import CHECK_NAMES, Scope, reconcile
+from ledger_pipeline.reconciliation import Scope, reconcile
+
+# What benchmarks/floor.sql answers; the suite's ledger trips none of the other checks.
+FLOOR_CHECKS = ("debits_equal_credits", "liability_balances_non_negative", "transactions_balanced",
+                "stored_balances_match_entries")
 
 FINDINGS = (
     "SELECT check_name, account_id, transaction_id, currency, expected, actual FROM reconciliation_items"
@@ -33,6 +37,6 @@ def test_the_floor_finds_what_a_full_run_records(ledger_url, ledger):
     # A mislabelled transaction is unbalanced in both account currencies.
     assert per_check == {"transactions_balanced": 3 + 2 * 2, "liability_balances_non_negative": 2,
                          "stored_balances_match_entries": 3, "debits_equal_credits": 2}
-    assert set(per_check) == set(CHECK_NAMES)
+    assert set(per_check) == set(FLOOR_CHECKS)
     totals = [row for row in found if row[0] == "debits_equal_credits"]
     assert (sum(r[4] for r in totals), sum(r[5] for r in totals)) == (result.row["total_debits"], result.row["total_credits"])

@@ -62,3 +62,13 @@ def test_bad_input_gets_one_clear_line_and_exit_2(empty_db_url, args, url, messa
     assert message in result.stderr
     assert result.stderr.strip().splitlines()[-1].count("error") >= 1
     assert "Traceback" not in result.stderr
+
+
+def test_rates_load_names_the_bad_row_and_loads_nothing(ledger_url, tmp_path):
+    path = tmp_path / "rates.csv"
+    path.write_text("base,quote,rate,as_of,source\nEUR,USD,1.08,2026-11-26T00:00:00Z,ecb\nEUR,USD,abc,2026-11-27T00:00:00Z,ecb\n")
+    bad = run("rates", "load", str(path), url=ledger_url)
+    assert bad.returncode == 2 and "line 3: rate is not a number: 'abc'" in bad.stderr and "nothing loaded" in bad.stderr
+    path.write_text("base,quote,rate,as_of,source\nEUR,USD,1.08,2026-11-26T00:00:00Z,ecb\n")
+    good = run("rates", "load", str(path), url=ledger_url)
+    assert good.returncode == 0 and good.stdout.strip() == f"loaded 1 exchange rates from {path}"

@@ -15,8 +15,17 @@ CHECK_NAMES = (
     "liability_balances_non_negative",
     "transactions_balanced",
     "stored_balances_match_entries",
+    "amounts_within_currency_precision",
+    "fx_conversions_consistent",
+    "exchange_rates_available",
+    "vat_matches_rate",
+    "cached_balances_match_ledger",
 )
 QUICK_CHECKS = ("debits_equal_credits",)
+# The cache holds balances as of now: a period run, which judges balances as of its end, has no
+# use for it.
+CACHE_CHECK = "cached_balances_match_ledger"
+PERIOD_CHECKS = tuple(name for name in CHECK_NAMES if name != CACHE_CHECK)
 RUN_TYPES = ("daily", "hourly", "manual", "backfill", "escalation")
 
 
@@ -30,9 +39,11 @@ class Scope:
     run_type: str
     period_start: dt.datetime | None = None
     period_end: dt.datetime | None = None
-    checks: tuple[str, ...] = CHECK_NAMES
+    checks: tuple[str, ...] | None = None  # None: every check the kind of run has
 
     def __post_init__(self):
+        if self.checks is None:
+            object.__setattr__(self, "checks", PERIOD_CHECKS if self.period_start is not None else CHECK_NAMES)
         if self.run_type not in RUN_TYPES:
             raise LedgerError(f"run type must be one of {', '.join(RUN_TYPES)}, not {self.run_type!r}")
         if (self.period_start is None) != (self.period_end is None):
@@ -45,7 +56,7 @@ class Scope:
                 raise LedgerError(
                     f"the period ends ({self.period_end.isoformat()}) before it starts ({self.period_start.isoformat()})"
                 )
-        unknown = set(self.checks) - set(CHECK_NAMES)
+        unknown = set(self.checks) - set(PERIOD_CHECKS if self.is_period else CHECK_NAMES)
         if unknown or not self.checks:
             raise LedgerError(f"unknown checks: {', '.join(sorted(unknown)) or 'none given'}")
 
@@ -65,6 +76,10 @@ class Scope:
     def describe(self) -> str:
         text = describe_period(self.period_start, self.period_end)
         return text if self.is_period or self.checks == CHECK_NAMES else f"{text}: {', '.join(self.checks)}"
+
+    @property
+    def checks_cache(self) -> bool:
+        return CACHE_CHECK in self.checks
 
 
 def describe_period(start: dt.datetime | None, end: dt.datetime | None) -> str:

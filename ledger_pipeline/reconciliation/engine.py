@@ -11,10 +11,12 @@ from typing import Optional
 
 import psycopg
 
+from .. import settings
+from ..balance_cache import BalanceCache, CachedBalance
 from ..db import LedgerDatabase
 from ..errors import LedgerError
 from . import checkpoints, findings, recorder
-from .checks import Scope, render
+from .checks import CACHE_CHECK, Scope, render
 
 
 class SightError(LedgerError):
@@ -28,6 +30,7 @@ class CheckOutcome:
     unexpected_count: Optional[int]  # rows in violation (None when the check errored)
     sample: list[dict] = field(default_factory=list)  # the largest violations, amounts exact
     error: Optional[str] = None
+    skipped: Optional[str] = None  # why the check had nothing to look at (no cache configured)
 
 
 @dataclass
@@ -49,10 +52,13 @@ def reconcile(
     scope: Scope,
     dagster_run_id: Optional[str] = None,
     partition_key: Optional[str] = None,
+    cache: Optional[BalanceCache] = None,
 ) -> RunResult:
     """Runs one reconciliation. Once its row is written, a broken run does not raise: it ends
-    'error', the reason stored. (If the row cannot even be written, that error is raised.)"""
-    return _reconcile(db, [(scope, partition_key)], dagster_run_id)[0]
+    'error', the reason stored. (If the row cannot even be written, that error is raised.)
+    ``cache``: the hot-balance cache cached_balances_match_ledger compares with the ledger; without
+    one that check is recorded as skipped."""
+    return _reconcile(db, [(scope, partition_key)], dagster_run_id, cache)[0]
 
 
 def reconcile_windows(
@@ -73,7 +79,7 @@ def reconcile_windows(
 
 
 def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
-               dagster_run_id: Optional[str]) -> list[RunResult]:
+               dagster_run_id: Optional[str], cache: Optional[BalanceCache] = None) -> list[RunResult]:
     from . import expectations  # Great Expectations is slow to import; only runs pay for it.
 
     started = time.monotonic()
@@ -85,8 +91,12 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
         run_ids = [recorder.start(guard, scope, dagster_run_id, key) for scope, key in batch]
         runs = list(zip(run_ids, scopes))
         try:
+            # Read before the run's snapshot is taken, so the ledger it compares with is newer.
+            cached = list(cache.entries()) if cache is not None and scopes[0].checks_cache else []
             with db.system_context(repeatable_read=True) as conn:
                 check_sight(conn)
+                if scopes[0].checks_cache:
+                    write_cached(conn, cached)
                 horizon = checkpoints.read_totals(conn, scopes[0].from_scratch)
                 counts = findings.write(conn, runs, horizon.previous)
                 checkpoints.save(conn, horizon, run_ids[0])
@@ -100,6 +110,8 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
             for run_id, scope in runs:
                 checks[run_id] = {name: _outcome(name, validated[name], *found[run_id, name])
                                   for name in scope.checks}
+                if scope.checks_cache and cache is None:
+                    checks[run_id][CACHE_CHECK].skipped = f"no cache configured ({settings.REDIS_URL_VAR} is unset)"
             broken = [f"{c.name}: {c.error}" for c in checks[run_ids[0]].values() if c.error]
             if broken:
                 raise LedgerError("check could not run: " + "; ".join(broken))
@@ -129,6 +141,15 @@ def _status(outcomes: dict[str, CheckOutcome]) -> str:
     return "passed" if all(c.passed for c in outcomes.values()) else "failed"
 
 
+def write_cached(conn: psycopg.Connection, cached: list[CachedBalance]) -> None:
+    """The cache's entries as the temporary table cached_balances the cache check joins."""
+    conn.execute("CREATE TEMP TABLE cached_balances (key text, account_id uuid, balance numeric, version bigint)"
+                 " ON COMMIT DROP")
+    with conn.cursor().copy("COPY cached_balances FROM STDIN") as copy:
+        for entry in cached:
+            copy.write_row((entry.key, entry.account_id, entry.balance, entry.version))
+
+
 def check_sight(conn: psycopg.Connection) -> None:
     problems = []
     for table, reading_as, system_policy, restrictive in conn.execute(render("checks/sight")):
@@ -145,7 +166,8 @@ def check_sight(conn: psycopg.Connection) -> None:
 def summary(scope: Scope, checks: dict[str, CheckOutcome], started: float) -> dict:
     return {
         "scope": scope.describe(),
-        "checks": {name: {k: v for k, v in asdict(c).items() if k != "name"} for name, c in checks.items()},
+        "checks": {name: {k: v for k, v in asdict(c).items() if k != "name" and (k != "skipped" or v)}
+                   for name, c in checks.items()},
         "duration_seconds": round(time.monotonic() - started, 3),
     }
 

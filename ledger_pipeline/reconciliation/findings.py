@@ -11,6 +11,7 @@ from collections.abc import Sequence
 import psycopg
 from psycopg import sql
 
+from .. import settings
 from . import checkpoints
 from .checks import Scope, render
 
@@ -28,10 +29,13 @@ def write(conn: psycopg.Connection, runs: Sequence[tuple[uuid.UUID, Scope]], pre
     """Writes every check's rows for each run, reading the run_totals table built for the batch;
     returns each run's (accounts checked, transactions checked)."""
     checks = runs[0][1].checks
+    # The days of the rates and conversion checks are the schedules' days.
+    common = {"timezone": settings.timezone(), "reporting_currency": settings.reporting_currency(),
+              "tolerance": settings.fx_rate_tolerance()}
     if not runs[0][1].is_period:
         [(run_id, scope)] = runs
         for name in checks:
-            _insert(conn, name, render(f"checks/ledger/{name}", run_id=run_id))
+            _insert(conn, name, render(f"checks/ledger/{name}", run_id=run_id, **common))
         counts = conn.execute(render("checks/ledger/scope_counts", full=scope.from_scratch,
                                      previous=previous or checkpoints.NO_CHECKPOINT)).fetchone()
         return {run_id: counts}
@@ -39,7 +43,7 @@ def write(conn: psycopg.Connection, runs: Sequence[tuple[uuid.UUID, Scope]], pre
     bounds = sorted({bound for _, s in runs for bound in (s.period_start, s.period_end)})
     full_run, full_watermark = checkpoints.last_full_run(conn)
     placed = {"bounds": bounds, "range_start": bounds[0], "range_end": bounds[-1],
-              "full_run": full_run, "full_watermark": full_watermark}
+              "full_run": full_run, "full_watermark": full_watermark, **common}
     conn.execute("CREATE TEMP TABLE run_windows (run_id uuid, bucket int, period_start timestamptz,"
                  " period_end timestamptz) ON COMMIT DROP")
     with conn.cursor().copy("COPY run_windows FROM STDIN") as copy:

@@ -1,5 +1,6 @@
 DROP TABLE trial_balances;
 ALTER TABLE reconciliation_checkpoints DROP COLUMN finest_scale;
+DROP VIEW fx_conversions;
 DROP INDEX idx_transactions_code_created;
 DELETE FROM transaction_codes WHERE code = 'FX_CONVERSION';
 DROP FUNCTION day_rate(char, char, timestamptz, timestamptz);

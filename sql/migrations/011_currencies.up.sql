@@ -257,6 +257,29 @@ INSERT INTO transaction_codes (code, description) VALUES
 -- Conversions (and later taxed postings) are found by code, a day or the whole ledger at a time.
 CREATE INDEX idx_transactions_code_created ON transactions (transaction_code, created_at);
 
+-- Each conversion as recorded (its metadata) beside what its legs moved. A leg's amount is what
+-- it debits in its currency: each leg balances in its own currency (transactions_balanced sees to
+-- that), so its debits are its size whichever accounts it runs through. security_invoker: the
+-- reader's row-level security applies, as on the tables.
+CREATE VIEW fx_conversions WITH (security_invoker = true) AS
+SELECT
+    t.id AS transaction_id,
+    t.created_at,
+    t.metadata -> 'fx' ->> 'from_currency' AS from_currency,
+    (t.metadata -> 'fx' ->> 'from_amount')::numeric AS from_amount,
+    t.metadata -> 'fx' ->> 'to_currency' AS to_currency,
+    (t.metadata -> 'fx' ->> 'rate')::numeric AS rate,
+    t.metadata -> 'fx' ->> 'rate_source' AS rate_source,
+    coalesce(sum(e.amount) FILTER (WHERE e.entry_type = 'debit' AND a.currency = t.metadata -> 'fx' ->> 'from_currency'), 0)
+        AS from_leg,
+    coalesce(sum(e.amount) FILTER (WHERE e.entry_type = 'debit' AND a.currency = t.metadata -> 'fx' ->> 'to_currency'), 0)
+        AS to_leg
+FROM transactions t
+JOIN entries e ON e.transaction_id = t.id
+JOIN accounts a ON a.id = e.account_id
+WHERE t.transaction_code = 'FX_CONVERSION'
+GROUP BY t.id, t.created_at;  -- created_at too, so a range on it reaches the index
+
 -- The finest scale of any amount per account and currency (min_scale: 10.50 -> 1). Checkpoints
 -- written before knew nothing of it, so they are dropped: the next run reads every entry once.
 DELETE FROM reconciliation_checkpoints;
@@ -277,7 +300,7 @@ CREATE TABLE trial_balances (
     PRIMARY KEY (day, account_id)
 );
 
-GRANT SELECT ON currencies, exchange_rates TO ledger_app, ledger_system;
+GRANT SELECT ON currencies, exchange_rates, fx_conversions TO ledger_app, ledger_system;
 GRANT INSERT ON exchange_rates TO ledger_system;
 GRANT SELECT, INSERT, DELETE ON trial_balances TO ledger_system;
 GRANT EXECUTE ON FUNCTION day_rate(char, char, timestamptz, timestamptz) TO ledger_app, ledger_system;

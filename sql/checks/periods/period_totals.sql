@@ -14,7 +14,8 @@ SELECT
     coalesce(sum(e.amount) FILTER (WHERE e.entry_type = 'debit'), 0) AS debits,
     coalesce(sum(e.amount) FILTER (WHERE e.entry_type = 'credit'), 0) AS credits,
     count(*) AS entries,
-    count(*) FILTER (WHERE e.currency <> a.currency) AS mislabelled
+    count(*) FILTER (WHERE e.currency <> a.currency) AS mislabelled,
+    max(min_scale(e.amount)) AS finest_scale
 FROM entries e
 JOIN accounts a ON a.id = e.account_id
 WHERE e.created_at >= {range_start}

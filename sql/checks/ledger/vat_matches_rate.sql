@@ -1,0 +1,23 @@
+-- Every taxed transaction (its code has a VAT rate) credits its jurisdiction's VAT payable
+-- account its taxable base times the code's rate, rounded to the currency's minor unit (the view
+-- taxed_postings, migration 012). One row per offending transaction and currency:
+-- expected = that VAT, actual = what the VAT leg moved.
+SELECT
+    {run_id} AS run_id,
+    NULL::uuid AS account_id,
+    p.transaction_id,
+    p.currency,
+    p.expected_vat AS expected,
+    p.vat AS actual,
+    p.vat - p.expected_vat AS difference,
+    jsonb_build_object(
+        'transaction_code', p.transaction_code,
+        'tax_jurisdiction', p.tax_jurisdiction,
+        'vat_rate', p.vat_rate,
+        'taxable_base', p.taxable_base,
+        'vat', p.vat,
+        'expected_vat', p.expected_vat,
+        'created_at', p.created_at
+    ) AS details
+FROM taxed_postings p
+WHERE p.vat IS DISTINCT FROM p.expected_vat
