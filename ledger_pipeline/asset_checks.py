@@ -24,14 +24,19 @@ def report(results: list[RunResult], names: tuple[str, ...]) -> dg.MaterializeRe
     for name in names:
         failing = [r for r in results if not r.checks[name].passed]
         mismatches = sum(r.checks[name].unexpected_count or 0 for r in results)
+        # Dagster has no skipped outcome for a check that ran: a skipped check passes, at WARN,
+        # and says so in its description and metadata.
+        skipped = next((r.checks[name].skipped for r in results if r.checks[name].skipped), None)
         checks.append(
             dg.AssetCheckResult(
                 check_name=name,
                 passed=not failing,
-                severity=dg.AssetCheckSeverity.ERROR,
-                description=f"{mismatches} mismatches" + (f" in {', '.join(map(_label, failing))}" if failing else ""),
+                severity=dg.AssetCheckSeverity.WARN if skipped else dg.AssetCheckSeverity.ERROR,
+                description=(f"skipped: {skipped}" if skipped else
+                             f"{mismatches} mismatches" + (f" in {', '.join(map(_label, failing))}" if failing else "")),
                 metadata={
                     "mismatches": dg.MetadataValue.int(mismatches),
+                    "skipped": dg.MetadataValue.bool(bool(skipped)),
                     "sample": dg.MetadataValue.json([row for r in failing for row in r.checks[name].sample][:10]),
                     "reconciliation_run_ids": dg.MetadataValue.json([str(r.run_id) for r in failing]),
                 },

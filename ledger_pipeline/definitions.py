@@ -2,16 +2,17 @@
 
 import dagster as dg
 
-from .assets import daily_reconciliation, full_reconciliation, ledger_balance, ledger_schema
+from .assets import (daily_reconciliation, full_reconciliation, ledger_balance, ledger_schema,
+                     reporting_trial_balance, tax_report)
 from .jobs import daily_reconciliation_job, full_reconciliation_job, hourly_balance_check_job
-from .resources import LedgerResource
+from .resources import BalanceCacheResource, LedgerResource
 from .schedules import daily_full_reconciliation, hourly_balance_check
 from .sensors import escalate_failed_hourly_check, reconcile_late_arrivals, reconciliation_alerts
 
 defs = dg.Definitions(
-    assets=[ledger_schema, full_reconciliation, ledger_balance, daily_reconciliation],
+    assets=[ledger_schema, full_reconciliation, ledger_balance, daily_reconciliation, reporting_trial_balance, tax_report],
     jobs=[full_reconciliation_job, hourly_balance_check_job, daily_reconciliation_job],
     schedules=[daily_full_reconciliation, hourly_balance_check],
     sensors=[escalate_failed_hourly_check, reconcile_late_arrivals, reconciliation_alerts],
-    resources={"ledger_db": LedgerResource()},
+    resources={"ledger_db": LedgerResource(), "balance_cache": BalanceCacheResource()},
 )

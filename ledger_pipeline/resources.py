@@ -8,6 +8,8 @@ import dagster as dg
 import psycopg
 from pydantic import PrivateAttr
 
+from . import settings
+from .balance_cache import DEFAULT_PREFIX, BalanceCache
 from .db import LedgerDatabase
 
 
@@ -41,3 +43,15 @@ class LedgerResource(dg.ConfigurableResource):
     def system_context(self, client_ip: Optional[str] = None, on_behalf_of=None) -> Iterator[psycopg.Connection]:
         with self.database.system_context(client_ip, on_behalf_of) as conn:
             yield conn
+
+
+class BalanceCacheResource(dg.ConfigurableResource):
+    """The hot-balance cache in Redis that cached_balances_match_ledger checks; with neither
+    ``url`` nor LEDGER_REDIS_URL there is no cache and that check is recorded as skipped."""
+
+    url: Optional[str] = None  # None: LEDGER_REDIS_URL
+    prefix: str = DEFAULT_PREFIX
+
+    def cache(self) -> Optional[BalanceCache]:
+        url = self.url or settings.redis_url()
+        return BalanceCache(url, self.prefix) if url else None

@@ -1,15 +1,23 @@
-"""Taxed postings: a transaction code with a jurisdiction and a VAT rate (migration 012) makes
-every posting under it carry a VAT leg to the jurisdiction's VAT payable account."""
+"""Taxed postings and the tax report: a transaction code with a jurisdiction and a VAT rate
+(migration 012) makes every posting under it carry a VAT leg to the jurisdiction's VAT payable
+account; the report sums them per day, jurisdiction and currency."""
 
 import datetime as dt
+import os
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
+from pathlib import Path
 from typing import Optional
 
 import psycopg
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.parquet as pq
 
 from .currencies import quantum
+from .db import LedgerDatabase
 from .ledger import Entry, PostingError, post_transaction
+from .reconciliation.checks import render
 
 
 def vat_payable_account(conn: psycopg.Connection, jurisdiction: str, currency: str) -> uuid.UUID:
@@ -53,3 +61,34 @@ def post_taxed(
     metadata = {"tax": {"jurisdiction": jurisdiction, "vat_rate": str(rate), "base": str(base), "vat": str(vat)}}
     return post_transaction(conn, transaction_code, legs, description=description, initiated_by=initiated_by,
                             metadata=metadata, created_at=created_at)
+
+
+REPORT_COLUMNS = ("day", "tax_jurisdiction", "currency", "taxable_base", "vat", "transactions")
+
+
+def write_report(db: LedgerDatabase, day: dt.date, day_start: dt.datetime, day_end: dt.datetime,
+                 directory: Path) -> tuple[list[tuple], Path, Path]:
+    """Replaces the day's rows of tax_reports and exports them as <directory>/tax_report/<day>.parquet
+    and .csv (each written to a temporary name and renamed, so a reader never sees half a file).
+    Returns the rows (one per jurisdiction and currency: few) and the two paths."""
+    with db.system_context() as conn:
+        cursor = conn.execute(render("tax/report", day=day, day_start=day_start, day_end=day_end))
+        while cursor.nextset():
+            pass
+        rows = cursor.fetchall()
+    table = pa.table(
+        {name: list(column) for name, column in zip(REPORT_COLUMNS, zip(*rows))} if rows else
+        {name: [] for name in REPORT_COLUMNS},
+        schema=pa.schema([("day", pa.date32()), ("tax_jurisdiction", pa.string()), ("currency", pa.string()),
+                          # exact: amounts keep 4 decimal places, as the ledger's entries do
+                          ("taxable_base", pa.decimal128(24, 4)), ("vat", pa.decimal128(24, 4)),
+                          ("transactions", pa.int64())]),
+    )
+    target = directory / "tax_report"
+    target.mkdir(parents=True, exist_ok=True)
+    parquet_path, csv_path = target / f"{day.isoformat()}.parquet", target / f"{day.isoformat()}.csv"
+    for path, writer in ((parquet_path, pq.write_table), (csv_path, pa_csv.write_csv)):
+        partial = path.with_suffix(path.suffix + ".partial")
+        writer(table, partial)
+        os.replace(partial, path)
+    return rows, parquet_path, csv_path

@@ -16,7 +16,7 @@ from ledger_pipeline.faults import inject
 from ledger_pipeline.ledger import Entry, post_transaction, write_demo_data
 from ledger_pipeline.reconciliation.checks import CHECK_NAMES
 from ledger_pipeline.reconciliation.recorder import history
-from ledger_pipeline.resources import LedgerResource
+from ledger_pipeline.resources import BalanceCacheResource, LedgerResource
 from ledger_pipeline.sensors import (ESCALATED_FROM_TAG, REASON_TAG, STALE_RUN_TAG, escalate_failed_hourly_check,
                                      reconcile_late_arrivals, reconciliation_alerts)
 
@@ -55,7 +55,7 @@ def test_definitions_load_with_every_job_schedule_and_sensor():
 
 
 def test_the_full_reconciliation_asset_passes_a_clean_ledger(ledger, ledger_url, demo, instance):
-    result = dg.materialize([full_reconciliation], resources={"ledger_db": LedgerResource(url=ledger_url)},
+    result = dg.materialize([full_reconciliation], resources={"ledger_db": LedgerResource(url=ledger_url), "balance_cache": BalanceCacheResource()},
                             instance=instance)
     assert result.success
     evaluations = check_evaluations(result)
@@ -69,7 +69,7 @@ def test_the_full_reconciliation_asset_passes_a_clean_ledger(ledger, ledger_url,
 
 def test_a_fault_fails_its_check_with_metadata_while_the_run_succeeds(ledger, ledger_url, demo, instance):
     inject(ledger, demo, "balance-drift")
-    result = dg.materialize([full_reconciliation], resources={"ledger_db": LedgerResource(url=ledger_url)},
+    result = dg.materialize([full_reconciliation], resources={"ledger_db": LedgerResource(url=ledger_url), "balance_cache": BalanceCacheResource()},
                             instance=instance, run_config={"ops": {"full_reconciliation": {"config": {"run_type": "daily"}}}})
     assert result.success
     evaluations = check_evaluations(result)
@@ -145,7 +145,7 @@ def test_a_backfill_of_several_days_is_one_run_with_a_row_per_day(ledger, ledger
 def test_a_late_arrival_into_a_reconciled_day_requests_that_day_again_once(ledger, ledger_url, demo, instance):
     yesterday = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).date()
     key = yesterday.isoformat()
-    resources = {"ledger_db": LedgerResource(url=ledger_url)}
+    resources = {"ledger_db": LedgerResource(url=ledger_url), "balance_cache": BalanceCacheResource()}
     assert dg.materialize([daily_reconciliation], resources=resources, instance=instance, partition_key=key).success
     def tick(cursor=None):
         with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources, cursor=cursor) as context:
@@ -206,7 +206,7 @@ def test_alerts_reach_a_local_webhook_and_a_local_smtp_server(ledger, ledger_url
             f"json://127.0.0.1:{http.server_port}/alerts",
             f"mailto://127.0.0.1:{smtp.port}?from=ledger@localhost&to=oncall@localhost&mode=insecure",
         ]))
-        resources = {"ledger_db": LedgerResource(url=ledger_url)}
+        resources = {"ledger_db": LedgerResource(url=ledger_url), "balance_cache": BalanceCacheResource()}
         with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources) as context:
             started = reconciliation_alerts.evaluate_tick(context)
         inject(ledger, demo, "unbalanced-pair")
