@@ -89,7 +89,7 @@ def cmd_demo_data(args, db: LedgerDatabase) -> int:
     demo = write_demo_data(db, args.transactions, users=args.users, days=args.days, seed=args.seed)
     print(f"wrote {demo.transactions} transactions for {len(demo.users)} users on {len(demo.accounts)} accounts")
     for fault in args.fault or []:
-        injected = inject(db, demo, fault)
+        injected = inject(db, demo, fault, BalanceCache.from_settings())
         details = "; ".join(f"{k.replace('_', ' ')} {_text(v)}" for k, v in injected.items() if k != "fault")
         print(f"injected {fault}: {details}")
     return 0

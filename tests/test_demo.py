@@ -18,7 +18,8 @@ def test_demo_ledger_is_plausible_and_consistent(ledger):
             "SELECT count(*) FROM accounts WHERE account_type = 'liability' AND balance < 0"
         ).fetchone()[0]
         spread = conn.execute("SELECT max(created_at) - min(created_at) FROM transactions").fetchone()[0]
-    assert sum(kinds.values()) == 300 and set(kinds) >= {"DEPOSIT", "TRANSFER", "FEE", "WITHDRAW"}
+    assert sum(kinds.values()) == 300 and set(kinds) >= {"DEPOSIT", "TRANSFER", "FEE", "WITHDRAW", "FX_CONVERSION",
+                                                                "FEE_VAT_FR", "FEE_VAT_GB"}
     assert currencies == {"USD", "EUR"} and owners == 4
     assert drift == 0 and negative_wallets == 0
     assert spread.days >= 2

@@ -8,6 +8,7 @@ import psycopg
 import pytest
 
 from conftest import with_user, APP_LOGIN, SYSTEM_LOGIN
+from ledger_pipeline.balance_cache import BalanceCache
 from ledger_pipeline.db import LedgerDatabase
 from ledger_pipeline.faults import FAULTS, inject
 from ledger_pipeline.ledger import write_demo_data
@@ -20,6 +21,11 @@ TRIPS = {
     "negative-liability": {"liability_balances_non_negative"},
     "balance-drift": {"stored_balances_match_entries"},
     "one-sided-entry": {"transactions_balanced", "debits_equal_credits"},
+    "sub-minor-amount": {"amounts_within_currency_precision"},
+    "fx-leg-mismatch": {"fx_conversions_consistent"},
+    "missing-rate": {"exchange_rates_available"},
+    "vat-off-by-one": {"vat_matches_rate"},
+    "stale-cache": {"cached_balances_match_ledger"},
 }
 
 
@@ -59,8 +65,15 @@ def test_a_clean_ledger_passes_every_check_with_the_right_totals(ledger, demo):
 
 @pytest.mark.parametrize("fault", FAULTS)
 def test_each_fault_trips_exactly_its_checks_with_the_right_items(ledger, demo, fault):
-    injected = inject(ledger, demo, fault)
-    result = reconcile(ledger, Scope("manual"))
+    cache = BalanceCache("redis://127.0.0.1:6379/0", prefix=f"ledger-test:{uuid.uuid4().hex}:")
+    injected = inject(ledger, demo, fault, cache)
+    try:
+        result = reconcile(ledger, Scope("manual"), cache=cache)
+    finally:
+        cache.invalidate(demo.accounts.values())
+        keys = list(cache.client.scan_iter(match=f"{cache.prefix}*"))
+        if keys:
+            cache.client.delete(*keys)
     assert result.status == "failed"
     assert failed_checks(result) == TRIPS[fault]
     items = mismatches(ledger, result)
@@ -83,13 +96,23 @@ def test_each_fault_trips_exactly_its_checks_with_the_right_items(ledger, demo, 
         assert item["account_id"] == injected["account_id"]
         assert item["actual"] - item["expected"] == item["difference"] == Decimal("13.37")
         assert item["details"]["account_code"] == injected["account_code"]
-    else:
+    elif fault == "one-sided-entry":
         [txn_item] = by_check["transactions_balanced"]
         assert (txn_item["transaction_id"], txn_item["currency"]) == (injected["transaction_ids"][0], "EUR")
         assert (txn_item["expected"], txn_item["actual"], txn_item["difference"]) == (42, 0, Decimal("-42"))
         [total] = by_check["debits_equal_credits"]
         assert (total["currency"], total["difference"]) == ("EUR", Decimal("-42"))
         assert result.row["total_debits"] - result.row["total_credits"] == 42
+    elif fault == "missing-rate":
+        [item] = by_check["exchange_rates_available"]
+        assert (item["currency"], item["details"]["day"]) == ("JPY", injected["day"].isoformat())
+    elif fault == "stale-cache":
+        [item] = by_check["cached_balances_match_ledger"]
+        assert item["details"]["key"] == injected["key"] and item["actual"] == injected["cached_balance"]
+        assert item["expected"] - item["actual"] == Decimal("5.00")
+    else:
+        [check] = TRIPS[fault]
+        assert {i["transaction_id"] for i in by_check[check]} == set(injected["transaction_ids"])
 
 
 def test_two_faults_of_different_kinds_are_both_reported_in_one_run(ledger, demo):
