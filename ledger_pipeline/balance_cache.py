@@ -152,12 +152,6 @@ class Posting:
         self.touched.update(e.account_id for e in entries)
         return transaction_id
 
-    def record(self, transaction_id: uuid.UUID) -> uuid.UUID:
-        """Marks the accounts of a transaction posted by another helper (a conversion, a taxed fee)."""
-        self.touched.update(row[0] for row in self.conn.execute(
-            "SELECT DISTINCT account_id FROM entries WHERE transaction_id = %s", (transaction_id,)))
-        return transaction_id
-
 
 @contextmanager
 def posting(db: LedgerDatabase, cache: Optional[BalanceCache], **context) -> Iterator[Posting]:

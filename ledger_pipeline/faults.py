@@ -24,7 +24,7 @@ from typing import Optional
 
 import psycopg
 
-from . import fx, tax
+from . import fx, settings, tax
 from .balance_cache import BalanceCache
 from .db import LedgerDatabase
 from .errors import LedgerError
@@ -105,8 +105,10 @@ def _sub_minor_amount(conn, demo):
 
 def _fx_leg_mismatch(conn, demo):
     # Between the house cash accounts (assets), so no wallet can go below zero.
-    rate = conn.execute("SELECT day_rate('EUR', 'USD', date_trunc('day', now()), date_trunc('day', now()) + interval '1 day')"
-                        ).fetchone()[0] or Decimal("1.08")
+    rate = conn.execute(
+        "SELECT day_rate('EUR', 'USD', d::timestamp AT TIME ZONE %(tz)s, (d + 1)::timestamp AT TIME ZONE %(tz)s)"
+        " FROM (SELECT (now() AT TIME ZONE %(tz)s)::date AS d) today", {"tz": settings.timezone()},
+    ).fetchone()[0] or Decimal("1.08")
     amount = Decimal("100.00")
     delivered = fx.convert(amount, rate, "USD") + Decimal("0.05")
     txn = fx.post_conversion(conn, demo.house("CASH", "EUR"), demo.house("CASH", "USD"), amount, rate, "demo",

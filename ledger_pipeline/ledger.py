@@ -12,6 +12,7 @@ from typing import Optional
 
 import psycopg
 
+from . import settings
 from .db import LedgerDatabase
 from .errors import LedgerError
 
@@ -108,7 +109,7 @@ def write_demo_data(
     same ledger (and so cannot be written twice into one database).
     """
     # Imported here: fx and tax post through this module.
-    from . import fx, settings, tax
+    from . import fx, tax
 
     if transactions < 0 or users < 2 or days < 1:
         raise LedgerError("demo data needs transactions >= 0, at least 2 users and at least 1 day")

@@ -1,0 +1,112 @@
+"""What issue 10's checks and reports add to a reconciliation, side by side in one run.
+
+At each --entries size it builds the suite's synthetic ledger (benchmarks/suite.py: USD and EUR
+wallets, an EUR/USD rate per day) and measures, best of --repeat, interleaved: a full run with the
+four original checks against a full run with every check (the new ones: currency precision,
+conversions, rates available, VAT; the cache check is skipped, no cache configured); the checkpoint
+pass's grouping of every entry with and without the finest scale it now keeps; and, after
+--new-transactions postings, the day run [T0, T0 + 1 day) both ways. Once: the trial balance and
+the tax report of that day. It prints a markdown section, and with --write replaces that section
+of BENCHMARKS.md.
+
+Usage: uv run python benchmarks/currency_checks.py --entries 1000000 [--write BENCHMARKS.md]
+"""
+
+import argparse
+import re
+import sys
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+from benchmarks.suite import DAY, T0, Scratch, build_ledger, log, passed, post_new_deposits, seconds, side_by_side
+from ledger_pipeline import settings, tax, trial_balance
+from ledger_pipeline.db import LedgerDatabase
+from ledger_pipeline.reconciliation import Scope, reconcile
+
+SECTION = "## Currency, tax and cache checks"
+ORIGINAL = ("debits_equal_credits", "liability_balances_non_negative", "transactions_balanced",
+            "stored_balances_match_entries")
+PASS = ("SELECT account_id, currency, sum(amount) FILTER (WHERE entry_type = 'debit'),"
+        " sum(amount) FILTER (WHERE entry_type = 'credit'), count(*){extra} FROM entries GROUP BY 1, 2")
+
+
+def measure(scratch: Scratch, entries: int, args) -> dict[str, float]:
+    url = scratch.create("ledger_bench_currency")
+    log(f"{entries:,} entries: building")
+    build_ledger(url, entries, wallets=args.wallets)
+    db = LedgerDatabase(url)
+    try:
+        passed(reconcile(db, Scope("manual")))  # warm-up
+        m = side_by_side(
+            args.repeat,
+            full_original=lambda: passed(reconcile(db, Scope("manual", checks=ORIGINAL))),
+            full_all=lambda: passed(reconcile(db, Scope("manual"))),
+        )
+        with psycopg.connect(url) as conn:
+            m |= side_by_side(
+                args.repeat,
+                pass_without=lambda: conn.execute(PASS.format(extra="")).fetchall(),
+                pass_with=lambda: conn.execute(PASS.format(extra=", max(min_scale(amount))")).fetchall(),
+            )
+        post_new_deposits(db, args.new_transactions)
+        m |= side_by_side(
+            args.repeat,
+            day_original=lambda: passed(reconcile(db, Scope("daily", T0, T0 + DAY, checks=ORIGINAL))),
+            day_all=lambda: passed(reconcile(db, Scope("daily", T0, T0 + DAY))),
+        )
+        m["trial_balance"] = seconds(lambda: trial_balance.write(db, T0.date(), T0, T0 + DAY))
+        with tempfile.TemporaryDirectory() as directory:
+            m["tax_report"] = seconds(lambda: tax.write_report(db, T0.date(), T0, T0 + DAY, Path(directory)))
+    finally:
+        db.close()
+    return m
+
+
+def report(sizes: dict[int, dict[str, float]], args, version: str) -> str:
+    head = " | ".join(f"{n:,} entries" for n in sizes)
+    def row(label, cell):
+        return f"| {label} | {' | '.join(cell(m) for m in sizes.values())} |"
+    ratio = lambda a, b: lambda m: f"{m[a]:.2f} s / {m[b]:.2f} s = {m[a] / m[b]:.2f}x"  # noqa: E731
+    return "\n".join([
+        SECTION, "",
+        f"PostgreSQL {version}; `uv run python benchmarks/currency_checks.py {' '.join(sys.argv[1:])}`. "
+        f"Best of {args.repeat}, the two sides interleaved; other jobs shared the 2-core machine, so compare the "
+        "figures of a row with each other.", "",
+        f"| measurement | {head} |",
+        f"|---|{'---:|' * len(sizes)}",
+        row("full run: every check / the four original ones", ratio("full_all", "full_original")),
+        row("the full run's pass over entries: with / without each account's finest scale", ratio("pass_with", "pass_without")),
+        row(f"day run after {args.new_transactions:,} postings: every check / the four original ones",
+            ratio("day_all", "day_original")),
+        row("reporting_trial_balance of that day (one run)", lambda m: f"{m['trial_balance']:.2f} s"),
+        row("tax_report of that day, table and files (one run)", lambda m: f"{m['tax_report']:.2f} s"),
+        "",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", default="1000000")
+    parser.add_argument("--wallets", type=int, default=100_000)
+    parser.add_argument("--new-transactions", type=int, default=10_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--work-mem", default="64MB")
+    parser.add_argument("--write", type=Path)
+    args = parser.parse_args()
+    with Scratch(settings.database_url(), args.work_mem) as scratch:
+        sizes = {n: measure(scratch, n, args) for n in map(int, args.entries.split(","))}
+        with psycopg.connect(scratch.admin) as conn:
+            version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+    section = report(sizes, args, version)
+    print(section)
+    if args.write:
+        text = args.write.read_text()
+        pattern = re.compile(rf"^{re.escape(SECTION)}.*?(?=^## |\Z)", re.S | re.M)
+        text = pattern.sub(lambda _: section + "\n", text, count=1) if pattern.search(text) else text.rstrip() + "\n\n" + section
+        args.write.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
