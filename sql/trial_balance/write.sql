@@ -26,7 +26,9 @@ LEFT JOIN (
     GROUP BY e.account_id
 ) m ON m.account_id = a.id
 CROSS JOIN LATERAL (SELECT a.balance - coalesce(m.moved, 0) AS balance) b
-CROSS JOIN LATERAL (SELECT day_rate(a.currency, {reporting_currency}, {day_start}, {day_end}) AS rate) r
+-- One rate per currency, not per account.
+JOIN (SELECT currency, day_rate(currency, {reporting_currency}, {day_start}, {day_end}) AS rate
+      FROM (SELECT DISTINCT currency FROM accounts) c) r ON r.currency = a.currency
 WHERE a.created_at < {day_end} OR b.balance <> 0;
 
 -- What the asset reports: per account type, the accounts and their total in the reporting

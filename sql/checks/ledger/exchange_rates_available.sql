@@ -2,7 +2,8 @@
 -- that day (day_rate: direct or inverse, published during the day). One row per currency and
 -- day without one. The currency is the entries' own label (no join: this reads every entry once,
 -- with a few distinct days per currency; a mislabelled entry trips transactions_balanced).
-WITH days AS (
+-- MATERIALIZED: otherwise the planner pushes the rate lookup below the DISTINCT, once per entry.
+WITH days AS MATERIALIZED (
     SELECT DISTINCT currency, (created_at AT TIME ZONE {timezone})::date AS day
     FROM entries
     WHERE currency <> {reporting_currency}

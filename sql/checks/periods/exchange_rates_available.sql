@@ -1,7 +1,7 @@
 -- Every currency with entries in a period has a rate to {reporting_currency} for each day of the
 -- period (in {timezone}). Reads run_period_totals (the accounts' currencies), not the entries.
 -- One row per period, currency and day without a rate.
-WITH used AS (
+WITH used AS MATERIALIZED (
     SELECT DISTINCT w.run_id, p.currency, w.period_start, w.period_end
     FROM run_period_totals p
     JOIN run_windows w ON w.bucket = p.bucket
