@@ -20,7 +20,7 @@ import psycopg
 from .currencies import minor_units, quantum
 from .db import LedgerDatabase
 from .errors import LedgerError
-from .ledger import Entry, PostingError, post_transaction
+from .ledger import Entry, PostingError, house_account, post_transaction
 
 RATE_COLUMNS = ("base", "quote", "rate", "as_of", "source")
 MAX_REPORTED = 20  # bad rows named in one error; the count says how many more
@@ -118,13 +118,7 @@ def write_rates(conn: psycopg.Connection, rates: list[Rate]) -> None:
 def clearing_account(conn: psycopg.Connection, currency: str) -> uuid.UUID:
     """The house FX clearing account of a currency (equity: it carries the house's position in
     that currency, which may be either sign), opened on first use."""
-    code = f"FX-CLEARING-{currency}"
-    conn.execute(
-        "INSERT INTO accounts (code, name, account_type, currency) VALUES (%s, %s, 'equity', %s)"
-        " ON CONFLICT (code) DO NOTHING",
-        (code, f"FX clearing ({currency})", currency),
-    )
-    return conn.execute("SELECT id FROM accounts WHERE code = %s", (code,)).fetchone()[0]
+    return house_account(conn, f"FX-CLEARING-{currency}", f"FX clearing ({currency})", "equity", currency)
 
 
 def convert(amount: Decimal, rate: Decimal, to_currency: str) -> Decimal:

@@ -58,6 +58,16 @@ def post_transaction(
     return row[0]
 
 
+def house_account(conn: psycopg.Connection, code: str, name: str, account_type: str, currency: str) -> uuid.UUID:
+    """A house account (no owner) by code, opened on first use (FX clearing, VAT payable)."""
+    conn.execute(
+        "INSERT INTO accounts (code, name, account_type, currency) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT (code) DO NOTHING",
+        (code, name, account_type, currency),
+    )
+    return conn.execute("SELECT id FROM accounts WHERE code = %s", (code,)).fetchone()[0]
+
+
 HOUSE_ACCOUNTS = [
     # code prefix, name, type, currency
     ("CASH", "Bank account (USD)", "asset", "USD"),

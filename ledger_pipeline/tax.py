@@ -16,20 +16,15 @@ import pyarrow.parquet as pq
 
 from .currencies import quantum
 from .db import LedgerDatabase
-from .ledger import Entry, PostingError, post_transaction
+from .ledger import Entry, PostingError, house_account, post_transaction
 from .reconciliation.checks import render
 
 
 def vat_payable_account(conn: psycopg.Connection, jurisdiction: str, currency: str) -> uuid.UUID:
     """The VAT owed to a jurisdiction in a currency (a liability), opened on first use; the view
     taxed_postings knows it by its code."""
-    code = f"VAT-PAYABLE-{jurisdiction}-{currency}"
-    conn.execute(
-        "INSERT INTO accounts (code, name, account_type, currency) VALUES (%s, %s, 'liability', %s)"
-        " ON CONFLICT (code) DO NOTHING",
-        (code, f"VAT payable ({jurisdiction}, {currency})", currency),
-    )
-    return conn.execute("SELECT id FROM accounts WHERE code = %s", (code,)).fetchone()[0]
+    return house_account(conn, f"VAT-PAYABLE-{jurisdiction}-{currency}", f"VAT payable ({jurisdiction}, {currency})",
+                         "liability", currency)
 
 
 def post_taxed(
