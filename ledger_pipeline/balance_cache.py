@@ -120,6 +120,10 @@ class BalanceCache:
                 keys = []
         yield from self._read(keys)
 
+    def read(self, keys: list[str]) -> dict[str, CachedBalance]:
+        """The entries of these keys that still hold a value."""
+        return {entry.key: entry for entry in self._read([key.encode() for key in keys])}
+
     def _read(self, keys: list[bytes]) -> Iterator[CachedBalance]:
         if not keys:
             return

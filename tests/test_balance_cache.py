@@ -76,6 +76,23 @@ def test_a_cached_balance_left_stale_after_a_posting_is_caught(ledger, two_users
     assert rows == [(two_users.wallet_a, Decimal("107.50"), Decimal(100), cache.balance_key(two_users.wallet_a))]
 
 
+def test_a_posting_whose_invalidation_lands_during_the_run_is_not_reported(ledger, two_users, cache):
+    class InvalidatedDuringTheRun(BalanceCache):
+        """The cache as a run reads it just after a posting committed, its invalidation on the way."""
+
+        def entries(self, batch=1000):
+            yield from super().entries(batch)
+            self.invalidate([two_users.wallet_a])
+
+    cache.balance(ledger, two_users.wallet_a)
+    with ledger.system_context() as conn:
+        post_transaction(conn, "DEPOSIT", deposit(two_users))
+    racing = InvalidatedDuringTheRun(REDIS_URL, prefix=cache.prefix)
+    result = reconcile(ledger, Scope("manual"), cache=racing)
+    assert result.status == "passed", result.checks["cached_balances_match_ledger"]
+    assert cache.cached(two_users.wallet_a) is None
+
+
 def test_without_a_cache_the_check_says_it_was_skipped(ledger, two_users):
     result = reconcile(ledger, Scope("manual"))
     check = result.checks["cached_balances_match_ledger"]

@@ -99,6 +99,8 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
                     write_cached(conn, cached)
                 horizon = checkpoints.read_totals(conn, scopes[0].from_scratch)
                 counts = findings.write(conn, runs, horizon.previous)
+                if cache is not None and scopes[0].checks_cache:
+                    withdraw_settled(conn, cache, run_ids[0])
                 checkpoints.save(conn, horizon, run_ids[0])
             validated = expectations.validate(db.database_url(), scopes[0].checks, run_ids)
             found = recorder.outcomes(db, run_ids)
@@ -148,6 +150,24 @@ def write_cached(conn: psycopg.Connection, cached: list[CachedBalance]) -> None:
     with conn.cursor().copy("COPY cached_balances FROM STDIN") as copy:
         for entry in cached:
             copy.write_row((entry.key, entry.account_id, entry.balance, entry.version))
+
+
+def withdraw_settled(conn: psycopg.Connection, cache: BalanceCache, run_id: uuid.UUID) -> None:
+    """Withdraws the cache check's items whose key no longer holds what the scan read: the
+    invalidation of a posting that had committed but not yet invalidated when the cache was read
+    has landed since, so that key was on its way out, not stale. (Items are few: one per stale key.)"""
+    items = conn.execute(
+        "SELECT id, details ->> 'key', details ->> 'cached_version', details ->> 'cached_balance'"
+        " FROM reconciliation_items WHERE run_id = %s AND check_name = %s", (run_id, CACHE_CHECK),
+    ).fetchall()
+    now = cache.read([key for _, key, _, _ in items])
+    def text(value):
+        return None if value is None else str(value)
+
+    settled = [item_id for item_id, key, version, balance in items
+               if key not in now or (text(now[key].version), text(now[key].balance)) != (version, balance)]
+    if settled:
+        conn.execute("DELETE FROM reconciliation_items WHERE id = ANY(%s)", (settled,))
 
 
 def check_sight(conn: psycopg.Connection) -> None:
