@@ -10,7 +10,8 @@ from .schedules import daily_full_reconciliation, hourly_balance_check
 from .sensors import escalate_failed_hourly_check, reconcile_late_arrivals, reconciliation_alerts
 
 defs = dg.Definitions(
-    assets=[ledger_schema, full_reconciliation, ledger_balance, daily_reconciliation, reporting_trial_balance, tax_report],
+    assets=[ledger_schema, full_reconciliation, ledger_balance, daily_reconciliation, reporting_trial_balance,
+            tax_report],
     jobs=[full_reconciliation_job, hourly_balance_check_job, daily_reconciliation_job],
     schedules=[daily_full_reconciliation, hourly_balance_check],
     sensors=[escalate_failed_hourly_check, reconcile_late_arrivals, reconciliation_alerts],

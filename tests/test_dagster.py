@@ -38,6 +38,10 @@ def check_evaluations(result) -> dict:
     return {e.check_name: e for e in result.get_asset_check_evaluations()}
 
 
+def full_resources(ledger_url: str) -> dict:
+    return {"ledger_db": LedgerResource(url=ledger_url), "balance_cache": BalanceCacheResource()}
+
+
 def run_job(name: str, instance, **kwargs):
     return defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False, **kwargs)
 
@@ -55,11 +59,14 @@ def test_definitions_load_with_every_job_schedule_and_sensor():
 
 
 def test_the_full_reconciliation_asset_passes_a_clean_ledger(ledger, ledger_url, demo, instance):
-    result = dg.materialize([full_reconciliation], resources={"ledger_db": LedgerResource(url=ledger_url), "balance_cache": BalanceCacheResource()},
+    result = dg.materialize([full_reconciliation], resources=full_resources(ledger_url),
                             instance=instance)
     assert result.success
     evaluations = check_evaluations(result)
     assert set(evaluations) == set(CHECK_NAMES) and all(e.passed for e in evaluations.values())
+    skipped = evaluations["cached_balances_match_ledger"]  # no LEDGER_REDIS_URL here
+    assert skipped.metadata["skipped"].value is True and skipped.severity == dg.AssetCheckSeverity.WARN
+    assert skipped.description == "skipped: no cache configured (LEDGER_REDIS_URL is unset)"
     meta = result.asset_materializations_for_node("full_reconciliation")[0].metadata
     [run] = history(ledger, 5)
     assert meta["reconciliation_run_id"].text == str(run["id"]) and run["dagster_run_id"] == result.run_id
@@ -69,7 +76,7 @@ def test_the_full_reconciliation_asset_passes_a_clean_ledger(ledger, ledger_url,
 
 def test_a_fault_fails_its_check_with_metadata_while_the_run_succeeds(ledger, ledger_url, demo, instance):
     inject(ledger, demo, "balance-drift")
-    result = dg.materialize([full_reconciliation], resources={"ledger_db": LedgerResource(url=ledger_url), "balance_cache": BalanceCacheResource()},
+    result = dg.materialize([full_reconciliation], resources=full_resources(ledger_url),
                             instance=instance, run_config={"ops": {"full_reconciliation": {"config": {"run_type": "daily"}}}})
     assert result.success
     evaluations = check_evaluations(result)
@@ -145,7 +152,7 @@ def test_a_backfill_of_several_days_is_one_run_with_a_row_per_day(ledger, ledger
 def test_a_late_arrival_into_a_reconciled_day_requests_that_day_again_once(ledger, ledger_url, demo, instance):
     yesterday = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(days=1)).date()
     key = yesterday.isoformat()
-    resources = {"ledger_db": LedgerResource(url=ledger_url), "balance_cache": BalanceCacheResource()}
+    resources = {"ledger_db": LedgerResource(url=ledger_url)}
     assert dg.materialize([daily_reconciliation], resources=resources, instance=instance, partition_key=key).success
     def tick(cursor=None):
         with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources, cursor=cursor) as context:
@@ -206,7 +213,7 @@ def test_alerts_reach_a_local_webhook_and_a_local_smtp_server(ledger, ledger_url
             f"json://127.0.0.1:{http.server_port}/alerts",
             f"mailto://127.0.0.1:{smtp.port}?from=ledger@localhost&to=oncall@localhost&mode=insecure",
         ]))
-        resources = {"ledger_db": LedgerResource(url=ledger_url), "balance_cache": BalanceCacheResource()}
+        resources = {"ledger_db": LedgerResource(url=ledger_url)}
         with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources) as context:
             started = reconciliation_alerts.evaluate_tick(context)
         inject(ledger, demo, "unbalanced-pair")
