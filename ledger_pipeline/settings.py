@@ -19,6 +19,9 @@ DAGSTER_DATABASE = "dagster"  # Dagster's runs, events and schedules, beside the
 TIMEZONE_VAR = "LEDGER_TIMEZONE"  # schedules run in it; daily partitions are its days
 PARTITIONS_START_VAR = "LEDGER_PARTITIONS_START"  # the first day of the daily partitions
 ALERT_URLS_VAR = "LEDGER_ALERT_URLS"  # apprise URLs, space separated; none: alerts are logged
+AUDIT_ANCHOR_FILE_VAR = "LEDGER_AUDIT_ANCHOR_FILE"  # an append-only file of seal hashes; none: Dagster only
+AUDIT_ARCHIVE_DIR_VAR = "LEDGER_AUDIT_ARCHIVE_DIR"  # where archived audit months go
+AUDIT_RETENTION_VAR = "LEDGER_AUDIT_RETENTION_MONTHS"  # months kept in the database before archiving
 
 
 def embedded_dir() -> Path:
@@ -78,3 +81,19 @@ def partitions_start() -> str:
 
 def alert_urls() -> list[str]:
     return os.environ.get(ALERT_URLS_VAR, "").split()
+
+
+def audit_anchor_file() -> Path | None:
+    text = os.environ.get(AUDIT_ANCHOR_FILE_VAR, "").strip()
+    return Path(text) if text else None
+
+
+def audit_archive_dir() -> Path:
+    return Path(os.environ.get(AUDIT_ARCHIVE_DIR_VAR, "").strip() or PROJECT_DIR / ".audit-archive")
+
+
+def audit_retention_months() -> int:
+    text = os.environ.get(AUDIT_RETENTION_VAR, "").strip() or "12"
+    if not text.isdigit():
+        raise LedgerError(f"{AUDIT_RETENTION_VAR} must be a whole number of months, got {text!r}")
+    return int(text)

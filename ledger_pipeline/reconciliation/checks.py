@@ -10,12 +10,19 @@ from .. import settings
 from ..errors import LedgerError
 
 # The contract: other tools and people query these names.
-CHECK_NAMES = (
+LEDGER_CHECKS = (
     "debits_equal_credits",
     "liability_balances_non_negative",
     "transactions_balanced",
     "stored_balances_match_entries",
 )
+# The audit trail's integrity (sql/checks/audit): part of every full run, never of a period run.
+AUDIT_CHECKS = (
+    "audit_log_intact",
+    "audit_trail_complete",
+    "audit_triggers_enabled",
+)
+CHECK_NAMES = LEDGER_CHECKS + AUDIT_CHECKS
 QUICK_CHECKS = ("debits_equal_credits",)
 RUN_TYPES = ("daily", "hourly", "manual", "backfill", "escalation")
 
@@ -30,9 +37,11 @@ class Scope:
     run_type: str
     period_start: dt.datetime | None = None
     period_end: dt.datetime | None = None
-    checks: tuple[str, ...] = CHECK_NAMES
+    checks: tuple[str, ...] | None = None  # None: every check of the run's kind
 
     def __post_init__(self):
+        if self.checks is None:
+            object.__setattr__(self, "checks", LEDGER_CHECKS if self.period_start else CHECK_NAMES)
         if self.run_type not in RUN_TYPES:
             raise LedgerError(f"run type must be one of {', '.join(RUN_TYPES)}, not {self.run_type!r}")
         if (self.period_start is None) != (self.period_end is None):
@@ -45,14 +54,22 @@ class Scope:
                 raise LedgerError(
                     f"the period ends ({self.period_end.isoformat()}) before it starts ({self.period_start.isoformat()})"
                 )
-        unknown = set(self.checks) - set(CHECK_NAMES)
+        unknown = set(self.checks) - set(CHECK_NAMES if self.from_scratch else LEDGER_CHECKS)
         if unknown or not self.checks:
-            raise LedgerError(f"unknown checks: {', '.join(sorted(unknown)) or 'none given'}")
+            raise LedgerError(f"checks this run cannot make: {', '.join(sorted(unknown)) or 'none given'}")
 
     @classmethod
     def quick(cls) -> "Scope":
         """The hourly sanity check: the ledger as a whole balances, per currency."""
         return cls("hourly", checks=QUICK_CHECKS)
+
+    @property
+    def ledger_checks(self) -> tuple[str, ...]:
+        return tuple(c for c in self.checks if c in LEDGER_CHECKS)
+
+    @property
+    def audit_checks(self) -> tuple[str, ...]:
+        return tuple(c for c in self.checks if c in AUDIT_CHECKS)
 
     @property
     def is_period(self) -> bool:
@@ -64,7 +81,8 @@ class Scope:
 
     def describe(self) -> str:
         text = describe_period(self.period_start, self.period_end)
-        return text if self.is_period or self.checks == CHECK_NAMES else f"{text}: {', '.join(self.checks)}"
+        every = LEDGER_CHECKS if self.is_period else CHECK_NAMES
+        return text if self.checks == every else f"{text}: {', '.join(self.checks)}"
 
 
 def describe_period(start: dt.datetime | None, end: dt.datetime | None) -> str:

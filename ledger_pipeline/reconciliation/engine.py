@@ -11,6 +11,9 @@ from typing import Optional
 
 import psycopg
 
+from .. import settings
+from ..audit import anchors as audit_anchors
+from ..audit import verification
 from ..db import LedgerDatabase
 from ..errors import LedgerError
 from . import checkpoints, findings, recorder
@@ -49,10 +52,13 @@ def reconcile(
     scope: Scope,
     dagster_run_id: Optional[str] = None,
     partition_key: Optional[str] = None,
+    anchors: Optional[Sequence[audit_anchors.Anchor]] = None,
 ) -> RunResult:
     """Runs one reconciliation. Once its row is written, a broken run does not raise: it ends
-    'error', the reason stored. (If the row cannot even be written, that error is raised.)"""
-    return _reconcile(db, [(scope, partition_key)], dagster_run_id)[0]
+    'error', the reason stored. (If the row cannot even be written, that error is raised.)
+    ``anchors``: the seal hashes kept outside the database that audit_log_intact compares the
+    chain with; None: the anchor file's (callers with a Dagster instance pass its anchors too)."""
+    return _reconcile(db, [(scope, partition_key)], dagster_run_id, anchors)[0]
 
 
 def reconcile_windows(
@@ -73,7 +79,7 @@ def reconcile_windows(
 
 
 def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
-               dagster_run_id: Optional[str]) -> list[RunResult]:
+               dagster_run_id: Optional[str], anchors: Optional[Sequence] = None) -> list[RunResult]:
     from . import expectations  # Great Expectations is slow to import; only runs pay for it.
 
     started = time.monotonic()
@@ -87,9 +93,15 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
         try:
             with db.system_context(repeatable_read=True) as conn:
                 check_sight(conn)
-                horizon = checkpoints.read_totals(conn, scopes[0].from_scratch)
-                counts = findings.write(conn, runs, horizon.previous)
-                checkpoints.save(conn, horizon, run_ids[0])
+                snapshot = conn.execute("SELECT pg_current_snapshot()::text").fetchone()[0]
+                # A run of the audit checks alone reads no entry totals and leaves the checkpoint be.
+                horizon = checkpoints.read_totals(conn, scopes[0].from_scratch) if scopes[0].ledger_checks else None
+                if scopes[0].audit_checks:
+                    verification.prepare(conn, audit_anchors.read() if anchors is None else list(anchors),
+                                         settings.audit_archive_dir())
+                counts = findings.write(conn, runs, horizon.previous if horizon else None)
+                if horizon:
+                    checkpoints.save(conn, horizon, run_ids[0])
             validated = expectations.validate(db.database_url(), scopes[0].checks, run_ids)
             found = recorder.outcomes(db, run_ids)
             for name, validation in validated.items():
@@ -106,7 +118,7 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
             rows = recorder.complete(db, {
                 run_id: (_status(checks[run_id]), summary(scope, checks[run_id], started), counts[run_id])
                 for run_id, scope in runs
-            }, horizon.snapshot)
+            }, snapshot)
         except Exception as exc:
             rows = {run_id: recorder.fail(db, run_id, describe(exc), summary(scope, checks.get(run_id, {}), started))
                     for run_id, scope in runs}
