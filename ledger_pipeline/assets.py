@@ -1,13 +1,15 @@
-"""Dagster assets: the schema, and the reconciliations that guard the ledger."""
+"""Dagster assets: the schema, the reconciliations that guard the ledger, and the audit trail's
+seals and partitions."""
 
 import dagster as dg
 from dagster._core.storage.tags import BACKFILL_ID_TAG
 
 from . import settings
 from .asset_checks import check_specs, report
+from .audit import anchors, lifecycle, seals
 from .migrations import Runner
 from .reconciliation import CHECK_NAMES, Scope, reconcile, reconcile_windows
-from .reconciliation.checks import QUICK_CHECKS
+from .reconciliation.checks import LEDGER_CHECKS, QUICK_CHECKS
 from .resources import LedgerResource
 
 # Two full reconciliations never run at once: every run that materializes the asset, whichever job
@@ -48,7 +50,9 @@ def ledger_schema(context: dg.AssetExecutionContext, ledger_db: LedgerResource) 
 def full_reconciliation(
     context: dg.AssetExecutionContext, config: ReconcileConfig, ledger_db: LedgerResource
 ) -> dg.MaterializeResult:
-    result = reconcile(ledger_db.database, Scope(config.run_type), dagster_run_id=context.run.run_id)
+    # The anchors outside the ledger database: this instance's audit_seals materializations, and the file.
+    result = reconcile(ledger_db.database, Scope(config.run_type), dagster_run_id=context.run.run_id,
+                       anchors=anchors.read(context.instance))
     context.log.info(f"reconciliation {result.run_id}: {result.status}")
     return report([result], CHECK_NAMES)
 
@@ -74,7 +78,7 @@ daily_partitions = dg.DailyPartitionsDefinition(start_date=settings.partitions_s
     partitions_def=daily_partitions,
     # A backfill over many days is one run, reconciling them all in one pass over their entries.
     backfill_policy=dg.BackfillPolicy.single_run(),
-    check_specs=check_specs("daily_reconciliation", CHECK_NAMES),
+    check_specs=check_specs("daily_reconciliation", LEDGER_CHECKS),
     description="One reconciliation per day: the transactions created that day, balances as of its end.",
 )
 def daily_reconciliation(context: dg.AssetExecutionContext, ledger_db: LedgerResource) -> dg.MaterializeResult:
@@ -83,4 +87,51 @@ def daily_reconciliation(context: dg.AssetExecutionContext, ledger_db: LedgerRes
     results = reconcile_windows(ledger_db.database, run_type, windows, dagster_run_id=context.run.run_id)
     for result in results:
         context.log.info(f"{result.row['partition_key']}: reconciliation {result.run_id}: {result.status}")
-    return report(results, CHECK_NAMES)
+    return report(results, LEDGER_CHECKS)
+
+
+@dg.asset(
+    group_name="audit",
+    deps=[ledger_schema],
+    description="Seals the audit rows written since the last seal (a SHA-256 chain in audit_seals); each new"
+    " seal's hash is anchored in this materialization's metadata and, if LEDGER_AUDIT_ANCHOR_FILE is set,"
+    " appended to that file.",
+)
+def audit_seals(context: dg.AssetExecutionContext, ledger_db: LedgerResource) -> dg.MaterializeResult:
+    new = seals.seal(ledger_db.database)
+    made = [new] if new else []
+    anchors.append_to_file(made)
+    head = new or next(iter(seals.latest(ledger_db.database)), None)
+    context.log.info(f"sealed {new.row_count} audit rows as seal {new.seal_no}" if new else "nothing new to seal")
+    return dg.MaterializeResult(metadata=anchors.metadata(made, head))
+
+
+class AuditLifecycleConfig(dg.Config):
+    archive: bool = False  # opt in: archive the months older than LEDGER_AUDIT_RETENTION_MONTHS
+
+
+@dg.asset(
+    group_name="audit",
+    deps=[ledger_schema],
+    description="audit_log's monthly partitions: creates the coming months' ahead of time, reports each"
+    " partition's rows and bytes, and (opt-in) archives months older than the retention.",
+)
+def audit_log_partitions(
+    context: dg.AssetExecutionContext, config: AuditLifecycleConfig, ledger_db: LedgerResource
+) -> dg.MaterializeResult:
+    db = ledger_db.database
+    lifecycle.ensure_partitions(db)
+    archived = []
+    if config.archive:
+        far_future = lifecycle.parse_month("9999-12")
+        for month in lifecycle.archivable(db, far_future, settings.audit_retention_months()):
+            archived.append(lifecycle.archive(db, month, settings.audit_archive_dir()).month)
+            context.log.info(f"archived {archived[-1]}")
+    parts = lifecycle.partitions(db)
+    metadata = {"archived_now": dg.MetadataValue.json(archived),
+                "rows": dg.MetadataValue.int(sum(p.rows for p in parts)),
+                "bytes": dg.MetadataValue.int(sum(p.bytes for p in parts))}
+    for p in parts:  # one plottable series per partition
+        metadata[f"rows_{p.name}"] = dg.MetadataValue.int(p.rows)
+        metadata[f"bytes_{p.name}"] = dg.MetadataValue.int(p.bytes)
+    return dg.MaterializeResult(metadata=metadata)

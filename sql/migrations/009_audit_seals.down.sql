@@ -1,5 +1,6 @@
 -- Rollback of migration 009.
 DROP FUNCTION IF EXISTS audit_seal();
+DROP FUNCTION IF EXISTS audit_settled_txid();
 -- The immutability triggers guard the rows, not the table: dropping it is DDL, not a change.
 DROP TABLE IF EXISTS audit_seals;
 DROP FUNCTION IF EXISTS audit_seal_hash(bigint, bigint, bigint, bigint, text, text);

@@ -10,7 +10,8 @@
 -- pg_current_xact_id(), set since migration 006 and settable by no role). Seal k covers exactly the
 -- rows with txid in [to_txid of seal k-1, to_txid of seal k), where to_txid is the xmin of the
 -- sealing snapshot: every transaction below it had ended, so no row can ever appear inside a sealed
--- range, and a rolled-back row is simply absent (a gap is not a deletion).
+-- range, and a rolled-back row is simply absent (a gap is not a deletion). (Refined below to
+-- the transactions of this database: audit_settled_txid.)
 
 -- Seals read rows by writer; txid grows with insertion order, so a BRIN costs next to nothing per
 -- audit row.
@@ -67,6 +68,37 @@ CREATE TRIGGER prevent_seal_update BEFORE UPDATE OR DELETE ON audit_seals
 CREATE TRIGGER prevent_seal_truncate BEFORE TRUNCATE ON audit_seals
     FOR EACH STATEMENT EXECUTE FUNCTION prevent_audit_modification();
 
+-- The bound below which every transaction that could write this database's audit log has ended.
+-- The snapshot's xmin is such a bound, but it counts transactions in every database of the server,
+-- so one long transaction elsewhere would hold sealing back. Only this database's transactions
+-- can write its log: the bound is the oldest of them still running (pg_stat_activity, prepared
+-- transactions) among the snapshot's running ones, else the snapshot's xmax. Seeing other roles'
+-- backend_xid needs pg_read_all_stats; without it, the xmin it is.
+CREATE FUNCTION audit_settled_txid() RETURNS bigint
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_snapshot pg_snapshot := pg_current_snapshot();
+    v_bound    bigint;
+    -- The calling transaction's own rows too, should it write audit rows after sealing.
+    v_own      bigint := pg_current_xact_id_if_assigned()::text::bigint;
+BEGIN
+    IF NOT pg_has_role('pg_read_all_stats', 'USAGE') THEN
+        RETURN least(pg_snapshot_xmin(v_snapshot)::text::bigint, v_own);
+    END IF;
+    PERFORM pg_stat_clear_snapshot();  -- read the backends as they are now, after the snapshot
+    SELECT min(x::text::bigint) INTO v_bound
+    FROM pg_snapshot_xip(v_snapshot) AS x
+    WHERE x::text::bigint % 4294967296 IN (
+        SELECT backend_xid::text::bigint FROM pg_stat_activity
+        WHERE datname = current_database() AND backend_xid IS NOT NULL
+        UNION ALL
+        SELECT transaction::text::bigint FROM pg_prepared_xacts WHERE database = current_database());
+    RETURN least(coalesce(v_bound, pg_snapshot_xmax(v_snapshot)::text::bigint), v_own);
+END
+$$;
+
 -- Seals whatever became final since the last seal; returns the new seal, or nothing when no audit
 -- row became final. A read plus one insert: posting never waits for it. Sealers queue behind a
 -- transaction-scoped advisory lock, so seal numbers stay contiguous.
@@ -83,7 +115,7 @@ BEGIN
     PERFORM pg_advisory_xact_lock(hashtextextended('ledger_pipeline.audit_seal', 0));
     SELECT * INTO v_prev FROM public.audit_seals ORDER BY seal_no DESC LIMIT 1;
     v_from := coalesce(v_prev.to_txid, 0);
-    v_to := pg_snapshot_xmin(pg_current_snapshot())::text::bigint;
+    v_to := public.audit_settled_txid();
     IF v_to <= v_from THEN
         RETURN;
     END IF;
