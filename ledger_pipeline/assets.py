@@ -101,7 +101,7 @@ def audit_seals(context: dg.AssetExecutionContext, ledger_db: LedgerResource) ->
     new = seals.seal(ledger_db.database)
     made = [new] if new else []
     anchors.append_to_file(made)
-    head = new or next(iter(seals.latest(ledger_db.database)), None)
+    head = new or seals.head(ledger_db.database)
     context.log.info(f"sealed {new.row_count} audit rows as seal {new.seal_no}" if new else "nothing new to seal")
     return dg.MaterializeResult(metadata=anchors.metadata(made, head))
 
@@ -123,8 +123,7 @@ def audit_log_partitions(
     lifecycle.ensure_partitions(db)
     archived = []
     if config.archive:
-        far_future = lifecycle.parse_month("9999-12")
-        for month in lifecycle.archivable(db, far_future, settings.audit_retention_months()):
+        for month in lifecycle.archivable(db, None, settings.audit_retention_months()):
             archived.append(lifecycle.archive(db, month, settings.audit_archive_dir()).month)
             context.log.info(f"archived {archived[-1]}")
     parts = lifecycle.partitions(db)

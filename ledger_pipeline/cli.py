@@ -137,7 +137,7 @@ def cmd_reconcile(args, db: LedgerDatabase) -> int:
         scope = Scope.quick()
     else:
         scope = Scope(args.type, args.period_start, args.period_end)
-    result = reconcile(db, scope)
+    result = reconcile(db, scope, anchors=anchors.read(dagster_instance(db)) if scope.audit_checks else None)
     show_run(db, result.run_id, args.json)
     return EXIT_CODES[result.status]
 

@@ -19,6 +19,7 @@ from ledger_pipeline.audit import anchors, archives, lifecycle, seals
 from ledger_pipeline.db import LedgerDatabase
 from ledger_pipeline.errors import LedgerError
 from ledger_pipeline.ledger import Entry, post_transaction
+from ledger_pipeline.migrations import MigrationError, Runner
 from ledger_pipeline.reconciliation import Scope, reconcile
 from ledger_pipeline.reconciliation.checks import AUDIT_CHECKS
 from ledger_pipeline.reconciliation.recorder import run_with_items
@@ -284,3 +285,27 @@ def test_the_audit_assets_jobs_and_schedules_are_defined():
     assert (seal_schedule.cron_schedule, seal_schedule.job_name) == ("*/15 * * * *", "audit_seal_job")
     assert (partitions_schedule.cron_schedule, partitions_schedule.job_name) == ("30 1 * * *", "audit_partitions_job")
     assert {c.name for c in full_reconciliation.check_specs} >= set(AUDIT_CHECKS)
+
+
+def test_migration_010_down_and_up_keeps_every_row_and_seal(ledger, ledger_url, two_users, tmp_path):
+    seals.seal(ledger)
+    everything = "SELECT count(*), sum(hashtext(audit_log::text)), max(seq) FROM audit_log"
+    with ledger.system_context() as conn:
+        before = conn.execute(everything).fetchone()
+    runner = Runner(ledger_url)
+    assert runner.down("010") == ["010"]
+    with psycopg.connect(ledger_url) as conn:
+        assert conn.execute(everything).fetchone() == before
+        assert conn.execute("SELECT relkind FROM pg_class WHERE relname = 'audit_log'").fetchone() == ("r",)
+    deposit(ledger, two_users.cash, two_users.wallet_a)  # seq goes on from where it was
+    assert runner.up() == ["010"]
+    with ledger.system_context() as conn:
+        count, _, top = conn.execute(everything).fetchone()
+    assert count > before[0] and top == before[2] + count - before[0]
+    assert audit_only(ledger) == {name: [] for name in AUDIT_CHECKS}
+
+    # With a month archived, rolling back would lose it: refused.
+    with psycopg.connect(ledger_url) as conn:
+        conn.execute("INSERT INTO audit_archives VALUES ('2001-01-01', 'f', 'x', 0)")
+    with pytest.raises(MigrationError, match="2001-01 are archived"):
+        runner.down("010")

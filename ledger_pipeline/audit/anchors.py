@@ -10,7 +10,7 @@ cannot write: another host, a WORM bucket mount).
 import json
 import os
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from .. import settings
 from ..errors import LedgerError
@@ -99,7 +99,3 @@ def metadata(seals: list[Seal], head: Seal | None) -> dict:
 def read(instance=None) -> list[Anchor]:
     """Every anchor available: the file's, and the Dagster instance's when one is given."""
     return from_file() + (from_dagster(instance) if instance is not None else [])
-
-
-def as_rows(anchors: list[Anchor]) -> list[tuple]:
-    return [tuple(asdict(a).values()) for a in anchors]

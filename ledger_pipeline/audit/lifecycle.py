@@ -66,11 +66,11 @@ def partitions(db: LedgerDatabase) -> list[Partition]:
     return [Partition(*row) for row in rows]
 
 
-def archivable(db: LedgerDatabase, before: dt.date, retention_months: int, today: dt.date | None = None) -> list[dt.date]:
-    """The months with a partition that are before ``before`` and older than the retention."""
-    today = today or dt.datetime.now(dt.timezone.utc).date()
+def archivable(db: LedgerDatabase, before: dt.date | None, retention_months: int) -> list[dt.date]:
+    """The months with a partition that are before ``before`` (None: any) and older than the retention."""
+    today = dt.datetime.now(dt.timezone.utc).date()
     months = today.year * 12 + today.month - 1 - retention_months
-    cutoff = min(before, dt.date(months // 12, months % 12 + 1, 1))
+    cutoff = min(filter(None, [before, dt.date(months // 12, months % 12 + 1, 1)]))
     return [parse_month(p.month) for p in partitions(db) if p.month and parse_month(p.month) < cutoff]
 
 

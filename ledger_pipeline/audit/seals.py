@@ -33,9 +33,9 @@ def seal(db: LedgerDatabase) -> Seal | None:
         return conn.cursor(row_factory=class_row(Seal)).execute(f"SELECT {COLUMNS} FROM audit_seal()").fetchone()
 
 
-def latest(db: LedgerDatabase, limit: int = 1) -> list[Seal]:
-    """The newest seals, newest first."""
+def head(db: LedgerDatabase) -> Seal | None:
+    """The newest seal, the head of the chain."""
     with db.system_context() as conn:
         return conn.cursor(row_factory=class_row(Seal)).execute(
-            f"SELECT {COLUMNS} FROM audit_seals ORDER BY seal_no DESC LIMIT %s", (limit,)
-        ).fetchall()
+            f"SELECT {COLUMNS} FROM audit_seals ORDER BY seal_no DESC LIMIT 1"
+        ).fetchone()

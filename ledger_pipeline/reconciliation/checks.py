@@ -41,7 +41,7 @@ class Scope:
 
     def __post_init__(self):
         if self.checks is None:
-            object.__setattr__(self, "checks", LEDGER_CHECKS if self.period_start else CHECK_NAMES)
+            object.__setattr__(self, "checks", CHECK_NAMES if self.from_scratch else LEDGER_CHECKS)
         if self.run_type not in RUN_TYPES:
             raise LedgerError(f"run type must be one of {', '.join(RUN_TYPES)}, not {self.run_type!r}")
         if (self.period_start is None) != (self.period_end is None):
@@ -81,7 +81,7 @@ class Scope:
 
     def describe(self) -> str:
         text = describe_period(self.period_start, self.period_end)
-        every = LEDGER_CHECKS if self.is_period else CHECK_NAMES
+        every = CHECK_NAMES if self.from_scratch else LEDGER_CHECKS
         return text if self.checks == every else f"{text}: {', '.join(self.checks)}"
 
 
