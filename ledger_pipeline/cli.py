@@ -3,6 +3,7 @@
 import argparse
 import datetime as dt
 import json
+import os
 import sys
 import uuid
 from pathlib import Path
@@ -10,6 +11,7 @@ from pathlib import Path
 import psycopg
 
 from . import fx, settings
+from .audit import anchors, lifecycle, seals
 from .balance_cache import BalanceCache
 from .db import LedgerDatabase
 from .errors import LedgerError
@@ -17,7 +19,7 @@ from .faults import FAULTS, inject
 from .ledger import ledger_is_empty, write_demo_data
 from .migrations import Runner
 from .reconciliation import RUN_TYPES, Scope, reconcile
-from .reconciliation.checks import describe_period
+from .reconciliation.checks import AUDIT_CHECKS, describe_period
 from .reconciliation.recorder import history, run_with_items
 
 # Exit codes of `reconcile`; every command exits 2 on bad input or a broken run.
@@ -46,6 +48,13 @@ def timestamp(text: str) -> dt.datetime:
             f"not a timestamp: {text!r} (use ISO 8601, e.g. 2026-11-25 or 2026-11-25T00:00:00Z)"
         ) from None
     return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+
+
+def month(text: str) -> dt.date:
+    try:
+        return lifecycle.parse_month(text)
+    except LedgerError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def run_id(text: str) -> uuid.UUID:
@@ -136,7 +145,8 @@ def cmd_reconcile(args, db: LedgerDatabase) -> int:
         scope = Scope.quick()
     else:
         scope = Scope(args.type, args.period_start, args.period_end)
-    result = reconcile(db, scope, cache=BalanceCache.from_settings())
+    result = reconcile(db, scope, cache=BalanceCache.from_settings(),
+                       anchors=anchors.read(dagster_instance(db)) if scope.audit_checks else None)
     show_run(db, result.run_id, args.json)
     return EXIT_CODES[result.status]
 
@@ -188,10 +198,73 @@ def print_run(run: dict) -> None:
         print()
         print("mismatches:")
         for item in run["items"]:
+            if "subject" in item["details"]:  # the audit checks say in words what is wrong
+                problems = "; ".join(item["details"].get("problems") or [])
+                print(f"  {item['check_name']:<32} {item['details']['subject']}" + (f": {problems}" if problems else ""))
+                continue
             subject = (f"account {item['details'].get('account_code') or item['account_id']}"
                        if item["account_id"] else f"transaction {item['transaction_id'] or '(ledger total)'}")
             print(f"  {item['check_name']:<32} {subject}  {item['currency'] or ''}  expected {item['expected']}"
                   f"  actual {item['actual']}  difference {item['difference']}")
+
+
+# --- audit --------------------------------------------------------------------------------------
+
+def dagster_instance(db: LedgerDatabase):
+    """The Dagster instance that keeps the anchors, when DAGSTER_HOME names one (the same instance
+    `start` runs, with its DAGSTER_PG_URL defaulting the same way)."""
+    if not os.environ.get("DAGSTER_HOME"):
+        return None
+    from .dev import dagster_env
+
+    os.environ.update(dagster_env(db.database_url()))
+    import dagster as dg
+
+    return dg.DagsterInstance.get()
+
+
+def cmd_audit_seal(args, db: LedgerDatabase) -> int:
+    new = seals.seal(db)
+    if new is None:
+        print("nothing to seal: no audit row became final since the last seal")
+        return 0
+    anchors.append_to_file([new])
+    instance = dagster_instance(db)
+    if instance is not None:
+        anchors.report_to_dagster(instance, [new], new)
+    print(f"seal {new.seal_no}: {new.row_count} audit rows (txid {new.from_txid} to {new.to_txid}), hash {new.hash}")
+    places = [str(p) for p in [settings.audit_anchor_file()] if p] + (["Dagster"] if instance is not None else [])
+    print(f"anchored in: {', '.join(places)}" if places else
+          f"not anchored outside the database: set {settings.AUDIT_ANCHOR_FILE_VAR} or DAGSTER_HOME")
+    return 0
+
+
+def cmd_audit_verify(args, db: LedgerDatabase) -> int:
+    found = anchors.read(dagster_instance(db))
+    result = reconcile(db, Scope("manual", checks=AUDIT_CHECKS), anchors=found)
+    show_run(db, result.run_id, args.json)
+    if not args.json:
+        sources = sorted({a.source for a in found})
+        print(f"\nanchors compared: {len(found)} ({', '.join(sources) or 'none: the chain is checked only against itself'})")
+    return EXIT_CODES[result.status]
+
+
+def cmd_audit_archive(args, db: LedgerDatabase) -> int:
+    retention = settings.audit_retention_months()
+    months = lifecycle.archivable(db, args.before, retention)
+    if not months:
+        print(f"nothing to archive before {args.before:%Y-%m} and older than {retention} months")
+    for month in months:
+        manifest = lifecycle.archive(db, month, settings.audit_archive_dir())
+        print(f"archived {manifest.month}: {manifest.rows} rows to {settings.audit_archive_dir() / manifest.file}"
+              f" (sha256 {manifest.sha256}), verified against the chain, partition dropped")
+    return 0
+
+
+def cmd_audit_restore(args, db: LedgerDatabase) -> int:
+    manifest = lifecycle.restore(db, args.month, settings.audit_archive_dir())
+    print(f"restored {manifest.month}: {manifest.rows} rows, the chain verifies over them")
+    return 0
 
 
 def _scope(run: dict) -> str:
@@ -270,6 +343,22 @@ def parser() -> argparse.ArgumentParser:
     show.add_argument("run_id", type=run_id)
     show.add_argument("--json", action="store_true")
     show.set_defaults(run=cmd_show)
+
+    audit = commands.add_parser("audit", help="the audit trail: seal it, verify it, archive and restore months")
+    audit_actions = audit.add_subparsers(dest="action", required=True)
+    audit_actions.add_parser("seal", help="seal the audit rows written since the last seal, and anchor the seal"
+                             ).set_defaults(run=cmd_audit_seal)
+    verify = audit_actions.add_parser(
+        "verify", help="run the audit checks (seals and anchors, trail, triggers); exit 1 when anything is wrong")
+    verify.add_argument("--json", action="store_true", help="print JSON for machines")
+    verify.set_defaults(run=cmd_audit_verify)
+    archive = audit_actions.add_parser(
+        "archive", help="archive sealed months before YYYY-MM (and older than the retention) to Parquet, then drop them")
+    archive.add_argument("--before", type=month, required=True)
+    archive.set_defaults(run=cmd_audit_archive)
+    restore = audit_actions.add_parser("restore", help="bring an archived month back into audit_log")
+    restore.add_argument("month", type=month)
+    restore.set_defaults(run=cmd_audit_restore)
     return top
 
 

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from .assets import daily_reconciliation, full_reconciliation, ledger_balance
+from .assets import audit_log_partitions, audit_seals, daily_reconciliation, full_reconciliation, ledger_balance
 
 full_reconciliation_job = dg.define_asset_job(
     "full_reconciliation_job",
@@ -18,5 +18,15 @@ daily_reconciliation_job = dg.define_asset_job(
     "daily_reconciliation_job",
     selection=[daily_reconciliation],
     description="Reconcile one day (a partition); backfills run a range of days in one run.",
+)
+audit_seal_job = dg.define_asset_job(
+    "audit_seal_job",
+    selection=[audit_seals],
+    description="Seal the audit rows written since the last seal and anchor the chain's head in Dagster.",
+)
+audit_partitions_job = dg.define_asset_job(
+    "audit_partitions_job",
+    selection=[audit_log_partitions],
+    description="Create the coming months' audit_log partitions and report their sizes (archive: opt-in config).",
 )
 RECONCILIATION_JOBS = (full_reconciliation_job, hourly_balance_check_job, daily_reconciliation_job)

@@ -24,6 +24,9 @@ REPORTING_CURRENCY_VAR = "LEDGER_REPORTING_CURRENCY"  # the trial balance's and 
 FX_TOLERANCE_VAR = "LEDGER_FX_RATE_TOLERANCE"  # how far a conversion's rate may stray from the day's
 REDIS_URL_VAR = "LEDGER_REDIS_URL"  # the hot-balance cache; none: no cache
 REPORTS_DIR_VAR = "LEDGER_REPORTS_DIR"  # where the tax report's Parquet and CSV files go
+AUDIT_ANCHOR_FILE_VAR = "LEDGER_AUDIT_ANCHOR_FILE"  # an append-only file of seal hashes; none: Dagster only
+AUDIT_ARCHIVE_DIR_VAR = "LEDGER_AUDIT_ARCHIVE_DIR"  # where archived audit months go
+AUDIT_RETENTION_VAR = "LEDGER_AUDIT_RETENTION_MONTHS"  # months kept in the database before archiving
 
 
 def embedded_dir() -> Path:
@@ -110,3 +113,17 @@ def redis_url() -> str | None:
 
 def reports_dir() -> Path:
     return Path(os.environ.get(REPORTS_DIR_VAR, "").strip() or PROJECT_DIR / ".ledger-reports")
+def audit_anchor_file() -> Path | None:
+    text = os.environ.get(AUDIT_ANCHOR_FILE_VAR, "").strip()
+    return Path(text) if text else None
+
+
+def audit_archive_dir() -> Path:
+    return Path(os.environ.get(AUDIT_ARCHIVE_DIR_VAR, "").strip() or PROJECT_DIR / ".audit-archive")
+
+
+def audit_retention_months() -> int:
+    text = os.environ.get(AUDIT_RETENTION_VAR, "").strip() or "12"
+    if not text.isdigit():
+        raise LedgerError(f"{AUDIT_RETENTION_VAR} must be a whole number of months, got {text!r}")
+    return int(text)

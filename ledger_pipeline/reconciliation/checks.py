@@ -10,7 +10,7 @@ from .. import settings
 from ..errors import LedgerError
 
 # The contract: other tools and people query these names.
-CHECK_NAMES = (
+LEDGER_CHECKS = (
     "debits_equal_credits",
     "liability_balances_non_negative",
     "transactions_balanced",
@@ -21,11 +21,18 @@ CHECK_NAMES = (
     "vat_matches_rate",
     "cached_balances_match_ledger",
 )
+# The audit trail's integrity (sql/checks/audit): part of every full run, never of a period run.
+AUDIT_CHECKS = (
+    "audit_log_intact",
+    "audit_trail_complete",
+    "audit_triggers_enabled",
+)
+CHECK_NAMES = LEDGER_CHECKS + AUDIT_CHECKS
 QUICK_CHECKS = ("debits_equal_credits",)
 # The cache holds balances as of now: a period run, which judges balances as of its end, has no
 # use for it.
 CACHE_CHECK = "cached_balances_match_ledger"
-PERIOD_CHECKS = tuple(name for name in CHECK_NAMES if name != CACHE_CHECK)
+PERIOD_CHECKS = tuple(name for name in LEDGER_CHECKS if name != CACHE_CHECK)
 RUN_TYPES = ("daily", "hourly", "manual", "backfill", "escalation")
 
 
@@ -39,11 +46,11 @@ class Scope:
     run_type: str
     period_start: dt.datetime | None = None
     period_end: dt.datetime | None = None
-    checks: tuple[str, ...] | None = None  # None: every check the kind of run has
+    checks: tuple[str, ...] | None = None  # None: every check of the run's kind
 
     def __post_init__(self):
         if self.checks is None:
-            object.__setattr__(self, "checks", PERIOD_CHECKS if self.period_start is not None else CHECK_NAMES)
+            object.__setattr__(self, "checks", self.kind_checks)
         if self.run_type not in RUN_TYPES:
             raise LedgerError(f"run type must be one of {', '.join(RUN_TYPES)}, not {self.run_type!r}")
         if (self.period_start is None) != (self.period_end is None):
@@ -56,14 +63,22 @@ class Scope:
                 raise LedgerError(
                     f"the period ends ({self.period_end.isoformat()}) before it starts ({self.period_start.isoformat()})"
                 )
-        unknown = set(self.checks) - set(PERIOD_CHECKS if self.is_period else CHECK_NAMES)
+        unknown = set(self.checks) - set(self.kind_checks)
         if unknown or not self.checks:
-            raise LedgerError(f"unknown checks: {', '.join(sorted(unknown)) or 'none given'}")
+            raise LedgerError(f"checks this run cannot make: {', '.join(sorted(unknown)) or 'none given'}")
 
     @classmethod
     def quick(cls) -> "Scope":
         """The hourly sanity check: the ledger as a whole balances, per currency."""
         return cls("hourly", checks=QUICK_CHECKS)
+
+    @property
+    def ledger_checks(self) -> tuple[str, ...]:
+        return tuple(c for c in self.checks if c in LEDGER_CHECKS)
+
+    @property
+    def audit_checks(self) -> tuple[str, ...]:
+        return tuple(c for c in self.checks if c in AUDIT_CHECKS)
 
     @property
     def is_period(self) -> bool:
@@ -73,9 +88,15 @@ class Scope:
     def from_scratch(self) -> bool:
         return not self.is_period and self.run_type != "hourly"
 
+    @property
+    def kind_checks(self) -> tuple[str, ...]:
+        """Every check this kind of run makes: a full run adds the audit trail's; a period run
+        leaves out the cache's."""
+        return CHECK_NAMES if self.from_scratch else PERIOD_CHECKS if self.is_period else LEDGER_CHECKS
+
     def describe(self) -> str:
         text = describe_period(self.period_start, self.period_end)
-        return text if self.is_period or self.checks == CHECK_NAMES else f"{text}: {', '.join(self.checks)}"
+        return text if self.checks == self.kind_checks else f"{text}: {', '.join(self.checks)}"
 
     @property
     def checks_cache(self) -> bool:

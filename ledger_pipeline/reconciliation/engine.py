@@ -12,6 +12,8 @@ from typing import Optional
 import psycopg
 
 from .. import settings
+from ..audit import anchors as audit_anchors
+from ..audit import verification
 from ..balance_cache import BalanceCache, CachedBalance
 from ..db import LedgerDatabase
 from ..errors import LedgerError
@@ -53,12 +55,15 @@ def reconcile(
     dagster_run_id: Optional[str] = None,
     partition_key: Optional[str] = None,
     cache: Optional[BalanceCache] = None,
+    anchors: Optional[Sequence[audit_anchors.Anchor]] = None,
 ) -> RunResult:
     """Runs one reconciliation. Once its row is written, a broken run does not raise: it ends
     'error', the reason stored. (If the row cannot even be written, that error is raised.)
     ``cache``: the hot-balance cache cached_balances_match_ledger compares with the ledger; without
-    one that check is recorded as skipped."""
-    return _reconcile(db, [(scope, partition_key)], dagster_run_id, cache)[0]
+    one that check is recorded as skipped. ``anchors``: the seal hashes kept outside the database
+    that audit_log_intact compares the chain with; None: the anchor file's (callers with a Dagster
+    instance pass its anchors too)."""
+    return _reconcile(db, [(scope, partition_key)], dagster_run_id, cache, anchors)[0]
 
 
 def reconcile_windows(
@@ -79,7 +84,8 @@ def reconcile_windows(
 
 
 def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
-               dagster_run_id: Optional[str], cache: Optional[BalanceCache] = None) -> list[RunResult]:
+               dagster_run_id: Optional[str], cache: Optional[BalanceCache] = None,
+               anchors: Optional[Sequence] = None) -> list[RunResult]:
     from . import expectations  # Great Expectations is slow to import; only runs pay for it.
 
     started = time.monotonic()
@@ -95,13 +101,19 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
             cached = list(cache.entries()) if cache is not None and scopes[0].checks_cache else []
             with db.system_context(repeatable_read=True) as conn:
                 check_sight(conn)
+                snapshot = conn.execute("SELECT pg_current_snapshot()::text").fetchone()[0]
                 if scopes[0].checks_cache:
                     write_cached(conn, cached)
-                horizon = checkpoints.read_totals(conn, scopes[0].from_scratch)
-                counts = findings.write(conn, runs, horizon.previous)
+                # A run of the audit checks alone reads no entry totals and leaves the checkpoint be.
+                horizon = checkpoints.read_totals(conn, scopes[0].from_scratch) if scopes[0].ledger_checks else None
+                if scopes[0].audit_checks:
+                    verification.prepare(conn, audit_anchors.read() if anchors is None else list(anchors),
+                                         settings.audit_archive_dir())
+                counts = findings.write(conn, runs, horizon.previous if horizon else None)
                 if cache is not None and scopes[0].checks_cache:
                     withdraw_settled(conn, cache, run_ids[0])
-                checkpoints.save(conn, horizon, run_ids[0])
+                if horizon:
+                    checkpoints.save(conn, horizon, run_ids[0])
             validated = expectations.validate(db.database_url(), scopes[0].checks, run_ids)
             found = recorder.outcomes(db, run_ids)
             for name, validation in validated.items():
@@ -120,7 +132,7 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
             rows = recorder.complete(db, {
                 run_id: (_status(checks[run_id]), summary(scope, checks[run_id], started), counts[run_id])
                 for run_id, scope in runs
-            }, horizon.snapshot)
+            }, snapshot)
         except Exception as exc:
             rows = {run_id: recorder.fail(db, run_id, describe(exc), summary(scope, checks.get(run_id, {}), started))
                     for run_id, scope in runs}

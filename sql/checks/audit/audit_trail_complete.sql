@@ -1,0 +1,57 @@
+-- Every row of accounts, transactions and entries has its INSERT audit row, and stands as the
+-- new_data of its latest audit row; every record whose latest audit row is not a DELETE still
+-- exists. A ledger row written, changed or deleted with the triggers disabled breaks one of these.
+-- One pass over each table, joined to the latest audit row per record (found by max(seq) per
+-- record, then that row by seq). Columns added to a table after a row's latest audit row (the
+-- audit row lacks the key) are not held against it. expected = 1 row agreeing with its trail,
+-- actual = 0; details = the table, the record and the columns that differ.
+WITH latest AS (
+    SELECT table_name, record_id, max(seq) AS seq, bool_or(operation = 'INSERT') AS inserted
+    FROM audit_rows
+    GROUP BY table_name, record_id
+), audited AS (
+    SELECT l.table_name, l.record_id, l.inserted, a.seq, a.operation, a.new_data, a.old_data
+    FROM latest l
+    JOIN audit_rows a ON a.seq = l.seq AND a.record_id = l.record_id AND a.table_name = l.table_name
+), ledger AS (
+    SELECT 'accounts' AS table_name, a.id, to_jsonb(a) AS data FROM accounts a
+    UNION ALL
+    SELECT 'transactions', t.id, to_jsonb(t) FROM transactions t
+    UNION ALL
+    SELECT 'entries', e.id, to_jsonb(e) FROM entries e
+), compared AS (
+    SELECT coalesce(l.table_name, au.table_name) AS table_name, coalesce(l.id, au.record_id) AS record_id,
+           l.data, au.seq, au.new_data, coalesce(l.data, au.new_data, au.old_data) AS known,
+           CASE
+               WHEN l.id IS NULL THEN 'deleted without an audit row'
+               WHEN au.record_id IS NULL THEN 'no audit row'
+               WHEN NOT au.inserted THEN 'no INSERT audit row'
+               WHEN au.operation = 'DELETE' THEN 'present, but its latest audit row deletes it'
+               WHEN au.new_data = l.data THEN NULL
+               WHEN au.new_data = l.data - ARRAY(SELECT k FROM jsonb_object_keys(l.data) k WHERE NOT au.new_data ? k)
+                   THEN NULL
+               ELSE 'differs from its latest audit row'
+           END AS problem
+    FROM ledger l
+    FULL JOIN audited au ON au.table_name = l.table_name AND au.record_id = l.id
+    WHERE l.id IS NOT NULL OR au.operation <> 'DELETE'
+)
+SELECT
+    {run_id} AS run_id,
+    CASE c.table_name WHEN 'accounts' THEN c.record_id ELSE (c.known ->> 'account_id')::uuid END AS account_id,
+    CASE c.table_name WHEN 'transactions' THEN c.record_id ELSE (c.known ->> 'transaction_id')::uuid END
+        AS transaction_id,
+    (c.known ->> 'currency')::char(3) AS currency,
+    1::numeric AS expected,
+    0::numeric AS actual,
+    -1::numeric AS difference,
+    jsonb_build_object(
+        'subject', format('%s %s: %s', c.table_name, c.record_id, c.problem),
+        'table', c.table_name, 'record_id', c.record_id, 'problem', c.problem, 'latest_audit_seq', c.seq,
+        'stored', (SELECT jsonb_object_agg(k, v) FROM jsonb_each(c.data) e(k, v)
+                   WHERE c.new_data IS NOT NULL AND c.new_data ? k AND c.new_data -> k IS DISTINCT FROM v),
+        'audited', (SELECT jsonb_object_agg(k, v) FROM jsonb_each(c.new_data) e(k, v)
+                    WHERE c.data IS NOT NULL AND c.data -> k IS DISTINCT FROM v)
+    ) AS details
+FROM compared c
+WHERE c.problem IS NOT NULL
