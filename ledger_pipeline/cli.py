@@ -254,8 +254,8 @@ def cmd_audit_archive(args, db: LedgerDatabase) -> int:
     months = lifecycle.archivable(db, args.before, retention)
     if not months:
         print(f"nothing to archive before {args.before:%Y-%m} and older than {retention} months")
-    for month in months:
-        manifest = lifecycle.archive(db, month, settings.audit_archive_dir())
+    for each in months:
+        manifest = lifecycle.archive(db, each, settings.audit_archive_dir())
         print(f"archived {manifest.month}: {manifest.rows} rows to {settings.audit_archive_dir() / manifest.file}"
               f" (sha256 {manifest.sha256}), verified against the chain, partition dropped")
     return 0
