@@ -19,6 +19,8 @@ DAGSTER_DATABASE = "dagster"  # Dagster's runs, events and schedules, beside the
 TIMEZONE_VAR = "LEDGER_TIMEZONE"  # schedules run in it; daily partitions are its days
 PARTITIONS_START_VAR = "LEDGER_PARTITIONS_START"  # the first day of the daily partitions
 ALERT_URLS_VAR = "LEDGER_ALERT_URLS"  # apprise URLs, space separated; none: alerts are logged
+REPLICA_URL_VAR = "LEDGER_REPLICA_URL"  # a streaming replica the checks read from; none: the primary
+REPLICA_MAX_LAG_VAR = "LEDGER_REPLICA_MAX_LAG_SECONDS"  # further behind than this, a run ends 'error'
 
 
 def embedded_dir() -> Path:
@@ -78,3 +80,19 @@ def partitions_start() -> str:
 
 def alert_urls() -> list[str]:
     return os.environ.get(ALERT_URLS_VAR, "").split()
+
+
+def replica_url() -> str | None:
+    url = os.environ.get(REPLICA_URL_VAR, "").strip()
+    return validate_database_url(url, REPLICA_URL_VAR) if url else None
+
+
+def replica_max_lag_seconds() -> float:
+    text = os.environ.get(REPLICA_MAX_LAG_VAR, "").strip() or "300"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise LedgerError(f"{REPLICA_MAX_LAG_VAR} must be a number of seconds (0 or more), got {text!r}")
+    return value

@@ -1,20 +1,22 @@
 """One reconciliation, or a batch of period runs (the days of a backfill) done in one pass: check
-that the batch sees every row, compute every check's findings in one snapshot, have Great
-Expectations validate them, record the outcome."""
+that the batch sees every row, compute every check's findings in one snapshot (on the primary, or
+on a streaming replica recent enough to judge by), have Great Expectations validate them, record
+the outcome."""
 
 import datetime as dt
 import time
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
-import psycopg
-
+from .. import replica
 from ..db import LedgerDatabase
 from ..errors import LedgerError
 from . import checkpoints, findings, recorder
 from .checks import Scope, render
+from .reading import Reader
 
 
 class SightError(LedgerError):
@@ -79,16 +81,25 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
     started = time.monotonic()
     scopes = [scope for scope, _ in batch]
     checks: dict[uuid.UUID, dict[str, CheckOutcome]] = {}
+    source = db.replica()
+    # Taken before this run writes anything, so its own rows are not what the replica lags behind.
+    primary_lsn = replica.primary_position(db) if source else None
     recorder.sweep_abandoned(db)
     # The guard connection holds each run's advisory lock for as long as the batch lives.
     with db.connect(autocommit=True) as guard:
         run_ids = [recorder.start(guard, scope, dagster_run_id, key) for scope, key in batch]
         runs = list(zip(run_ids, scopes))
         try:
-            with db.system_context(repeatable_read=True) as conn:
-                check_sight(conn)
-                horizon = checkpoints.read_totals(conn, scopes[0].from_scratch)
-                counts = findings.write(conn, runs, horizon.previous)
+            if source:
+                position = replica.replay(source, primary_lsn, db.max_replica_lag())
+                recorder.note_replay(db, run_ids, position)
+                replica.check_lag(position, db.max_replica_lag())
+            with db.system_context(repeatable_read=True) as conn, \
+                    (source.system_context(repeatable_read=True) if source else nullcontext()) as on_replica:
+                reader = Reader(conn, on_replica)
+                check_sight(reader)
+                horizon = checkpoints.read_totals(reader, scopes[0].from_scratch)
+                counts = findings.write(reader, runs, horizon.previous)
                 checkpoints.save(conn, horizon, run_ids[0])
             validated = expectations.validate(db.database_url(), scopes[0].checks, run_ids)
             found = recorder.outcomes(db, run_ids)
@@ -129,9 +140,9 @@ def _status(outcomes: dict[str, CheckOutcome]) -> str:
     return "passed" if all(c.passed for c in outcomes.values()) else "failed"
 
 
-def check_sight(conn: psycopg.Connection) -> None:
+def check_sight(reader: Reader) -> None:
     problems = []
-    for table, reading_as, system_policy, restrictive in conn.execute(render("checks/sight")):
+    for table, reading_as, system_policy, restrictive in reader.execute(render("checks/sight")):
         if reading_as != "ledger_system":
             problems.append(f"reading as {reading_as}, not ledger_system")
         if not system_policy:

@@ -3,7 +3,6 @@
 -- follows the arrivals and the number of accounts, not the number of entries. arrived counts the
 -- entries read beyond the checkpoint; the settled_ columns leave out those at or above the new
 -- watermark, and become the next checkpoint.
-CREATE TEMP TABLE run_totals ON COMMIT DROP AS
 WITH arrivals AS (
     SELECT
         account_id,
@@ -29,5 +28,4 @@ SELECT
     coalesce(c.credits, 0) + coalesce(a.credits, 0) - coalesce(a.unsettled_credits, 0) AS settled_credits,
     coalesce(c.entries, 0) + coalesce(a.entries, 0) - coalesce(a.unsettled_entries, 0) AS settled_entries
 FROM reconciliation_checkpoints c
-FULL JOIN arrivals a USING (account_id, currency);
-ANALYZE run_totals;
+FULL JOIN arrivals a USING (account_id, currency)

@@ -3,7 +3,6 @@
 -- entries at or above the new watermark (those of transactions that were open, or had just
 -- committed, when the run's snapshot was taken: few, found through idx_entries_arrival); the
 -- settled part becomes the next checkpoint.
-CREATE TEMP TABLE run_totals ON COMMIT DROP AS
 WITH every_entry AS (
     SELECT
         account_id,
@@ -35,5 +34,4 @@ SELECT
     e.credits - coalesce(u.credits, 0) AS settled_credits,
     e.entries - coalesce(u.entries, 0) AS settled_entries
 FROM every_entry e
-LEFT JOIN unsettled u USING (account_id, currency);
-ANALYZE run_totals;
+LEFT JOIN unsettled u USING (account_id, currency)
