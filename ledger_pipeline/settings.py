@@ -21,6 +21,10 @@ PARTITIONS_START_VAR = "LEDGER_PARTITIONS_START"  # the first day of the daily p
 ALERT_URLS_VAR = "LEDGER_ALERT_URLS"  # apprise URLs, space separated; none: alerts are logged
 REPLICA_URL_VAR = "LEDGER_REPLICA_URL"  # a streaming replica the checks read from; none: the primary
 REPLICA_MAX_LAG_VAR = "LEDGER_REPLICA_MAX_LAG_SECONDS"  # further behind than this, a run ends 'error'
+EXECUTOR_VAR = "LEDGER_EXECUTOR"  # how a fanned-out backfill runs its chunks: 'multiprocess' or 'celery'
+CELERY_BROKER_VAR = "LEDGER_CELERY_BROKER"  # the Celery profile's broker
+CELERY_QUEUE_VAR = "LEDGER_CELERY_QUEUE"  # the Celery queue the chunks go to, which workers listen on
+EXECUTORS = ("multiprocess", "celery")
 
 
 def embedded_dir() -> Path:
@@ -96,3 +100,18 @@ def replica_max_lag_seconds() -> float:
     if not value >= 0:
         raise LedgerError(f"{REPLICA_MAX_LAG_VAR} must be a number of seconds (0 or more), got {text!r}")
     return value
+
+
+def executor() -> str:
+    name = os.environ.get(EXECUTOR_VAR, "").strip() or "multiprocess"
+    if name not in EXECUTORS:
+        raise LedgerError(f"{EXECUTOR_VAR} must be one of {', '.join(EXECUTORS)}, got {name!r}")
+    return name
+
+
+def celery_broker() -> str:
+    return os.environ.get(CELERY_BROKER_VAR, "").strip() or "pyamqp://guest@127.0.0.1:5672//"
+
+
+def celery_queue() -> str:
+    return os.environ.get(CELERY_QUEUE_VAR, "").strip() or "ledger_backfill"
