@@ -52,7 +52,7 @@ def backfill(url: str, instance: dg.DagsterInstance, workers: int, chunk_days: i
     result = dg.execute_job(dg.reconstructable(jobs.fanned_out_backfill), instance=instance, run_config={
         "ops": {"plan_chunks": {"config": {"first_day": first, "last_day": last, "chunk_days": chunk_days}}},
         "resources": {"ledger_db": {"config": {"url": url}}},
-        "execution": {"config": {"multiprocess": {"max_concurrent": workers}}},
+        "execution": {"config": {"max_concurrent": workers}},
     })
     if not result.success:
         raise SystemExit(f"the fanned-out backfill over {workers} workers failed")
