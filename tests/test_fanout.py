@@ -16,7 +16,7 @@ import psutil
 import psycopg
 import pytest
 
-from test_checkpoints import day, midnight, one_sided, recorded
+from test_checkpoints import checkpoint_is_exact, day, midnight, one_sided, recorded
 from ledger_pipeline import jobs, settings
 from ledger_pipeline.ledger import write_demo_data
 from ledger_pipeline.reconciliation import Scope, reconcile, reconcile_windows
@@ -125,6 +125,7 @@ def test_a_backfill_fanned_out_over_two_celery_workers_records_what_the_single_r
                if e.event_type_value == "ENGINE_EVENT" and e.event_specific_data
                and "Celery worker" in e.event_specific_data.metadata}
     assert len(workers) == 2
+    assert checkpoint_is_exact(ledger)  # the chunks moved it side by side, by compare-and-set
     assert_same_as_single_run(ledger, per_day(ledger, [result.run_id]), faulty_days)
 
 
