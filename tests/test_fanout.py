@@ -83,13 +83,15 @@ def test_the_default_profile_fans_a_backfill_out_over_worker_processes_without_a
 def celery_workers(tmp_path_factory):
     """Two Celery workers (one process each) on a queue of their own, started with the Celery
     profile's documented command."""
-    home = tmp_path_factory.mktemp("celery-home")
     queue = f"ledger_test_{uuid.uuid4().hex[:10]}"
-    env = dict(os.environ, DAGSTER_HOME=str(home), **{settings.EXECUTOR_VAR: "celery",
-                                                        settings.CELERY_QUEUE_VAR: queue})
     workers = []
     for n in (1, 2):
-        log = home / f"worker{n}.log"
+        # A home each: dagster-celery writes the worker's settings there, and two workers creating
+        # one home's storage at once would race.
+        home = tmp_path_factory.mktemp(f"celery-worker{n}")
+        env = dict(os.environ, DAGSTER_HOME=str(home), **{settings.EXECUTOR_VAR: "celery",
+                                                            settings.CELERY_QUEUE_VAR: queue})
+        log = home / "worker.log"
         workers.append((subprocess.Popen(
             [DAGSTER_CELERY, "worker", "start", "-A", "dagster_celery.app", "-y", str(CELERY_YAML), "-q", queue,
              "-n", f"{queue}_{n}@%h", "--", "--concurrency=1"],
