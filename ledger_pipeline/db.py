@@ -50,11 +50,15 @@ class LedgerDatabase:
     the block ends and rolled back if it raises.
     """
 
-    def __init__(self, url: Optional[str] = None, max_connections: int = 4):
+    def __init__(self, url: Optional[str] = None, max_connections: int = 4, replica_url: Optional[str] = None,
+                 replica_max_lag_seconds: Optional[float] = None):
         self.url = url  # None: LEDGER_DATABASE_URL, or else the embedded server
         self.max_connections = max_connections
+        self.replica_url = replica_url  # None: LEDGER_REPLICA_URL, or else no replica
+        self.replica_max_lag_seconds = replica_max_lag_seconds  # None: LEDGER_REPLICA_MAX_LAG_SECONDS
         self._pool: Optional[ConnectionPool] = None
         self._url: Optional[str] = None
+        self._replica: Optional[LedgerDatabase] = None
         self._pool_lock = threading.Lock()  # threads share one database object and its one pool
 
     def database_url(self) -> str:
@@ -68,6 +72,21 @@ class LedgerDatabase:
 
     def connect(self, **kwargs) -> psycopg.Connection:
         return connect(self.database_url(), **kwargs)
+
+    def replica(self) -> Optional["LedgerDatabase"]:
+        """The streaming replica that reconciliations read from, if one is configured."""
+        if self._replica is None:
+            url = (settings.validate_database_url(self.replica_url, "the replica url") if self.replica_url
+                   else settings.replica_url())
+            if url is None:
+                return None
+            self._replica = LedgerDatabase(url, max_connections=2)
+        return self._replica
+
+    def max_replica_lag(self) -> float:
+        if self.replica_max_lag_seconds is not None:
+            return self.replica_max_lag_seconds
+        return settings.replica_max_lag_seconds()
 
     def pool(self) -> ConnectionPool:
         with self._pool_lock:
@@ -89,6 +108,8 @@ class LedgerDatabase:
         if self._pool is not None:
             self._pool.close()
             self._pool = None
+        if self._replica is not None:
+            self._replica.close()
 
     @contextmanager
     def user_context(self, user_id, client_ip: Optional[str] = None) -> Iterator[psycopg.Connection]:

@@ -1,8 +1,13 @@
-"""Dagster jobs."""
+"""Dagster jobs, and the ops of the one op job (the fanned-out backfill)."""
 
 import dagster as dg
+from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
 
-from .assets import audit_log_partitions, audit_seals, daily_reconciliation, full_reconciliation, ledger_balance
+from . import settings
+from .assets import (audit_log_partitions, audit_seals, daily_partitions, daily_reconciliation, full_reconciliation,
+                     ledger_balance)
+from .reconciliation import reconcile_windows
+from .resources import LedgerResource
 
 full_reconciliation_job = dg.define_asset_job(
     "full_reconciliation_job",
@@ -30,3 +35,67 @@ audit_partitions_job = dg.define_asset_job(
     description="Create the coming months' audit_log partitions and report their sizes (archive: opt-in config).",
 )
 RECONCILIATION_JOBS = (full_reconciliation_job, hourly_balance_check_job, daily_reconciliation_job)
+
+
+class FannedOutBackfillConfig(dg.Config):
+    first_day: str  # a daily partition key, e.g. 2026-01-01
+    last_day: str  # inclusive
+    chunk_days: int = 31  # days per chunk: each chunk is one step, one pass over its days
+
+
+def backfill_chunks(config: FannedOutBackfillConfig) -> list[list[str]]:
+    keys = daily_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(config.first_day, config.last_day))
+    if config.chunk_days < 1:
+        raise dg.Failure(f"chunk_days must be at least 1, got {config.chunk_days}")
+    return [keys[i:i + config.chunk_days] for i in range(0, len(keys), config.chunk_days)]
+
+
+def fanned_out_backfill() -> dg.JobDefinition:
+    """The job that reconciles a range of days split into chunks that run in parallel, each a
+    one-pass reconcile_windows over its days in its own step, recording what a single-run backfill
+    records (one 'backfill' row per day). Steps run on the executor LEDGER_EXECUTOR names: worker
+    processes beside the run (multiprocess, no broker), or Celery workers listening on
+    LEDGER_CELERY_QUEUE. A function, so Celery workers rebuild it with their own settings."""
+
+    # The queue tag routes each step under Celery; other executors ignore it.
+    on_queue = {DAGSTER_CELERY_QUEUE_TAG: settings.celery_queue()}
+
+    @dg.op(out=dg.DynamicOut(list), tags=on_queue)
+    def plan_chunks(config: FannedOutBackfillConfig):
+        for chunk in backfill_chunks(config):
+            yield dg.DynamicOutput(chunk, mapping_key=f"{chunk[0]}_{chunk[-1]}".replace("-", ""))
+
+    @dg.op(out={}, tags=on_queue)
+    def reconcile_chunk(context: dg.OpExecutionContext, ledger_db: LedgerResource, days: list):
+        windows = [(key, *daily_partitions.time_window_for_partition_key(key)) for key in days]
+        results = reconcile_windows(ledger_db.database, "backfill", windows, dagster_run_id=context.run.run_id)
+        for result in results:
+            yield dg.AssetMaterialization(
+                asset_key=daily_reconciliation.key, partition=result.row["partition_key"],
+                metadata={"reconciliation_run_id": str(result.run_id), "status": result.status})
+        broken = [r for r in results if r.status == "error"]
+        if broken:  # the step fails, so a re-execution from failure runs the chunk again
+            raise dg.Failure(f"{len(broken)} of {len(results)} days could not be reconciled: "
+                             + "; ".join(f"{r.row['partition_key']}: {r.error}" for r in broken))
+
+    @dg.job(
+        name="fanned_out_backfill_job",
+        executor_def=_executor(),
+        resource_defs={"ledger_db": LedgerResource()},
+        description="Reconcile a range of days in parallel chunks (see FannedOutBackfillConfig).",
+    )
+    def job():
+        plan_chunks().map(reconcile_chunk)
+
+    return job
+
+
+def _executor() -> dg.ExecutorDefinition:
+    if settings.executor() == "celery":
+        from dagster_celery import celery_executor
+
+        return celery_executor.configured({"broker": settings.celery_broker(), "backend": "rpc://"})
+    return dg.multiprocess_executor
+
+
+fanned_out_backfill_job = fanned_out_backfill()

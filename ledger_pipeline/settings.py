@@ -27,6 +27,12 @@ REPORTS_DIR_VAR = "LEDGER_REPORTS_DIR"  # where the tax report's Parquet and CSV
 AUDIT_ANCHOR_FILE_VAR = "LEDGER_AUDIT_ANCHOR_FILE"  # an append-only file of seal hashes; none: Dagster only
 AUDIT_ARCHIVE_DIR_VAR = "LEDGER_AUDIT_ARCHIVE_DIR"  # where archived audit months go
 AUDIT_RETENTION_VAR = "LEDGER_AUDIT_RETENTION_MONTHS"  # months kept in the database before archiving
+REPLICA_URL_VAR = "LEDGER_REPLICA_URL"  # a streaming replica the checks read from; none: the primary
+REPLICA_MAX_LAG_VAR = "LEDGER_REPLICA_MAX_LAG_SECONDS"  # further behind than this, a run ends 'error'
+EXECUTOR_VAR = "LEDGER_EXECUTOR"  # how a fanned-out backfill runs its chunks: 'multiprocess' or 'celery'
+CELERY_BROKER_VAR = "LEDGER_CELERY_BROKER"  # the Celery profile's broker
+CELERY_QUEUE_VAR = "LEDGER_CELERY_QUEUE"  # the Celery queue the chunks go to, which workers listen on
+EXECUTORS = ("multiprocess", "celery")
 
 
 def embedded_dir() -> Path:
@@ -127,3 +133,32 @@ def audit_retention_months() -> int:
     if not text.isdigit():
         raise LedgerError(f"{AUDIT_RETENTION_VAR} must be a whole number of months, got {text!r}")
     return int(text)
+def replica_url() -> str | None:
+    url = os.environ.get(REPLICA_URL_VAR, "").strip()
+    return validate_database_url(url, REPLICA_URL_VAR) if url else None
+
+
+def replica_max_lag_seconds() -> float:
+    text = os.environ.get(REPLICA_MAX_LAG_VAR, "").strip() or "300"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise LedgerError(f"{REPLICA_MAX_LAG_VAR} must be a number of seconds (0 or more), got {text!r}")
+    return value
+
+
+def executor() -> str:
+    name = os.environ.get(EXECUTOR_VAR, "").strip() or "multiprocess"
+    if name not in EXECUTORS:
+        raise LedgerError(f"{EXECUTOR_VAR} must be one of {', '.join(EXECUTORS)}, got {name!r}")
+    return name
+
+
+def celery_broker() -> str:
+    return os.environ.get(CELERY_BROKER_VAR, "").strip() or "pyamqp://guest@127.0.0.1:5672//"
+
+
+def celery_queue() -> str:
+    return os.environ.get(CELERY_QUEUE_VAR, "").strip() or "ledger_backfill"

@@ -156,3 +156,50 @@ def two_users(ledger) -> TwoUsers:
         deposit_b = post_transaction(conn, "DEPOSIT", [Entry(cash, "debit", Decimal(50)),
                                                        Entry(wallet_b, "credit", Decimal(50))], initiated_by=b)
     return TwoUsers(a, b, cash, wallet_a, wallet_b, deposit_a, deposit_b)
+
+
+@pytest.fixture(scope="session")
+def streaming_pair(server_url):
+    """A private primary with a streaming replica, of the test server's PostgreSQL version."""
+    from replication import StreamingPair, binaries_for
+
+    pair = StreamingPair(binaries_for(server_url))
+    yield pair
+    pair.stop()
+
+
+@pytest.fixture(scope="session")
+def primary_template(streaming_pair) -> str:
+    """A migrated, empty ledger database on the private primary, to copy per test."""
+    with psycopg.connect(streaming_pair.primary_url(), autocommit=True) as conn:
+        conn.execute("CREATE DATABASE ledger_template")
+    Runner(streaming_pair.primary_url("ledger_template")).up()
+    return "ledger_template"
+
+
+@dataclass
+class Replicated:
+    """A fresh ledger database on the private primary: ``primary`` reads there, ``replicated``
+    reads its streaming replica (and writes the primary)."""
+
+    pair: object
+    primary: LedgerDatabase
+    replicated: LedgerDatabase
+
+
+@pytest.fixture
+def replicated(streaming_pair, primary_template):
+    name = f"ledger_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(streaming_pair.primary_url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name),
+                                                                    sql.Identifier(primary_template)))
+    streaming_pair.wait_replayed()
+    primary = LedgerDatabase(url=streaming_pair.primary_url(name))
+    replicated = LedgerDatabase(url=streaming_pair.primary_url(name), replica_url=streaming_pair.replica_url(name),
+                                replica_max_lag_seconds=60)
+    yield Replicated(streaming_pair, primary, replicated)
+    primary.close()
+    replicated.close()
+    streaming_pair.resume()
+    with psycopg.connect(streaming_pair.primary_url(), autocommit=True) as conn:
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))

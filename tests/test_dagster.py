@@ -48,7 +48,8 @@ def run_job(name: str, instance, **kwargs):
 
 def test_definitions_load_with_every_job_schedule_and_sensor():
     dg.Definitions.validate_loadable(defs)
-    for job in ("full_reconciliation_job", "hourly_balance_check_job", "daily_reconciliation_job"):
+    for job in ("full_reconciliation_job", "hourly_balance_check_job", "daily_reconciliation_job",
+                "fanned_out_backfill_job"):
         assert defs.resolve_job_def(job).name == job
     daily, hourly = defs.resolve_schedule_def("daily_full_reconciliation"), defs.resolve_schedule_def("hourly_balance_check")
     assert (daily.cron_schedule, daily.execution_timezone, daily.job_name) == ("0 2 * * *", "UTC", "full_reconciliation_job")

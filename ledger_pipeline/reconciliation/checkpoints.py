@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import psycopg
 
 from .checks import render
+from .reading import Reader
 
 NO_CHECKPOINT = "0"  # every entry arrived at or after xid 0
 
@@ -27,29 +28,31 @@ class Horizon:
     watermark: str  # the snapshot's xmin
 
 
-def read_totals(conn: psycopg.Connection, from_scratch: bool) -> Horizon:
+def read_totals(reader: Reader, from_scratch: bool) -> Horizon:
     """Builds the temporary table run_totals (per account and entry currency: the totals the checks
-    judge, and the settled part that becomes the next checkpoint). ``conn`` must be in a
-    REPEATABLE READ transaction, so the snapshot, the checkpoint and the entries agree."""
-    snapshot, watermark = conn.execute(
+    judge, and the settled part that becomes the next checkpoint). ``reader`` reads in one
+    REPEATABLE READ snapshot, so the snapshot, the checkpoint and the entries agree. On a replica,
+    the snapshot holds only what it has replayed, so the watermark never passes the replayed point."""
+    snapshot, watermark = reader.execute(
         "SELECT pg_current_snapshot()::text, pg_snapshot_xmin(pg_current_snapshot())::text"
     ).fetchone()
-    row = conn.execute("SELECT arrival_xid::text FROM reconciliation_watermark").fetchone()
+    row = reader.execute("SELECT arrival_xid::text FROM reconciliation_watermark").fetchone()
     previous = None if from_scratch else (row[0] if row else NO_CHECKPOINT)
     if previous is None:
-        conn.execute(render("checkpoints/totals_from_entries", watermark=watermark))
+        reader.materialize("run_totals", render("checkpoints/totals_from_entries", watermark=watermark))
     else:
         # xmin never goes back; were it ever to, entries below the checkpoint's own watermark would
         # be counted twice.
         watermark = str(max(int(watermark), int(previous)))
-        conn.execute(render("checkpoints/totals_from_checkpoint", previous=previous, watermark=watermark))
+        reader.materialize("run_totals", render("checkpoints/totals_from_checkpoint", previous=previous,
+                                                watermark=watermark))
     return Horizon(snapshot, previous, watermark)
 
 
-def last_full_run(conn: psycopg.Connection) -> tuple[str | None, str]:
+def last_full_run(reader: Reader) -> tuple[str | None, str]:
     """The latest completed full run's id and watermark ((None, '0') if there is none): every
     transaction whose entries all arrived below the watermark was judged by that run."""
-    row = conn.execute(
+    row = reader.execute(
         "SELECT id::text, pg_snapshot_xmin(snapshot)::text FROM reconciliation_runs"
         " WHERE period_start IS NULL AND run_type <> 'hourly' AND status IN ('passed', 'failed')"
         "   AND snapshot IS NOT NULL AND summary -> 'checks' ? 'transactions_balanced'"

@@ -1,17 +1,19 @@
 """One reconciliation, or a batch of period runs (the days of a backfill) done in one pass: check
-that the batch sees every row, compute every check's findings in one snapshot, have Great
-Expectations validate them, record the outcome."""
+that the batch sees every row, compute every check's findings in one snapshot (on the primary, or
+on a streaming replica recent enough to judge by), have Great Expectations validate them, record
+the outcome."""
 
 import datetime as dt
 import time
 import uuid
 from collections.abc import Sequence
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from typing import Optional
 
 import psycopg
 
-from .. import settings
+from .. import replica, settings
 from ..audit import anchors as audit_anchors
 from ..audit import verification
 from ..balance_cache import BalanceCache, CachedBalance
@@ -19,6 +21,7 @@ from ..db import LedgerDatabase
 from ..errors import LedgerError
 from . import checkpoints, findings, recorder
 from .checks import CACHE_CHECK, Scope, render
+from .reading import Reader
 
 
 class SightError(LedgerError):
@@ -91,6 +94,9 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
     started = time.monotonic()
     scopes = [scope for scope, _ in batch]
     checks: dict[uuid.UUID, dict[str, CheckOutcome]] = {}
+    source = db.replica()
+    # Taken before this run writes anything, so its own rows are not what the replica lags behind.
+    primary_lsn = replica.primary_position(db) if source else None
     recorder.sweep_abandoned(db)
     # The guard connection holds each run's advisory lock for as long as the batch lives.
     with db.connect(autocommit=True) as guard:
@@ -99,17 +105,26 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
         try:
             # Read before the run's snapshot is taken, so the ledger it compares with is newer.
             cached = list(cache.entries()) if cache is not None and scopes[0].checks_cache else []
-            with db.system_context(repeatable_read=True) as conn:
+            if source:
+                position = replica.replay(source, primary_lsn, db.max_replica_lag())
+                recorder.note_replay(db, run_ids, position)
+                replica.check_lag(position, db.max_replica_lag())
+            with db.system_context(repeatable_read=True) as conn, \
+                    (source.system_context(repeatable_read=True) if source else nullcontext()) as on_replica:
+                reader = Reader(conn, on_replica)
+                # Some checks read the primary even when a replica serves the rest: both must see every row.
                 check_sight(conn)
-                snapshot = conn.execute("SELECT pg_current_snapshot()::text").fetchone()[0]
+                if on_replica:
+                    check_sight(on_replica)
                 if scopes[0].checks_cache:
                     write_cached(conn, cached)
                 # A run of the audit checks alone reads no entry totals and leaves the checkpoint be.
-                horizon = checkpoints.read_totals(conn, scopes[0].from_scratch) if scopes[0].ledger_checks else None
+                horizon = checkpoints.read_totals(reader, scopes[0].from_scratch) if scopes[0].ledger_checks else None
+                snapshot = horizon.snapshot if horizon else conn.execute("SELECT pg_current_snapshot()::text").fetchone()[0]
                 if scopes[0].audit_checks:
                     verification.prepare(conn, audit_anchors.read() if anchors is None else list(anchors),
                                          settings.audit_archive_dir())
-                counts = findings.write(conn, runs, horizon.previous if horizon else None)
+                counts = findings.write(reader, runs, horizon.previous if horizon else None)
                 if cache is not None and scopes[0].checks_cache:
                     withdraw_settled(conn, cache, run_ids[0])
                 if horizon:

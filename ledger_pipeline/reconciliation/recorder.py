@@ -53,6 +53,16 @@ def sweep_abandoned(db: LedgerDatabase) -> int:
         ).fetchone()[0]
 
 
+def note_replay(db: LedgerDatabase, run_ids: list[uuid.UUID], position) -> None:
+    """Records on each running row where the replica it reads stands (a ``replica.Replay``)."""
+    with db.system_context() as conn:
+        conn.execute(
+            "UPDATE reconciliation_runs SET replica_replay_lsn = %s, replica_replayed_at = %s,"
+            " replica_lag_seconds = %s, replica_lag_bytes = %s WHERE id = ANY(%s) AND status = 'running'",
+            (position.lsn, position.replayed_at, position.lag_seconds, position.lag_bytes, run_ids),
+        )
+
+
 def outcomes(db: LedgerDatabase, run_ids: list[uuid.UUID]) -> dict[tuple[uuid.UUID, str], tuple[int, list[dict]]]:
     """Per run and check with mismatches: how many, and the largest few (amounts as exact strings)."""
     with db.system_context() as conn:

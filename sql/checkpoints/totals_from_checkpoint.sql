@@ -3,7 +3,6 @@
 -- follows the arrivals and the number of accounts, not the number of entries. arrived counts the
 -- entries read beyond the checkpoint; the settled_ columns leave out those at or above the new
 -- watermark, and become the next checkpoint.
-CREATE TEMP TABLE run_totals ON COMMIT DROP AS
 WITH arrivals AS (
     SELECT
         account_id,
@@ -31,5 +30,4 @@ SELECT
     coalesce(c.entries, 0) + coalesce(a.entries, 0) - coalesce(a.unsettled_entries, 0) AS settled_entries,
     greatest(c.finest_scale, a.finest_scale) AS finest_scale
 FROM reconciliation_checkpoints c
-FULL JOIN arrivals a USING (account_id, currency);
-ANALYZE run_totals;
+FULL JOIN arrivals a USING (account_id, currency)

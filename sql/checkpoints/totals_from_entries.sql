@@ -4,7 +4,6 @@
 -- committed, when the run's snapshot was taken: few, found through idx_entries_arrival); the
 -- settled part becomes the next checkpoint. finest_scale is the finest amount's scale (min_scale:
 -- 10.50 -> 1), which amounts_within_currency_precision compares with the currency's minor units.
-CREATE TEMP TABLE run_totals ON COMMIT DROP AS
 WITH every_entry AS (
     SELECT
         account_id,
@@ -40,5 +39,4 @@ SELECT
     -- wherever it arrived, so the settled part need not leave the unsettled entries out.
     e.finest_scale
 FROM every_entry e
-LEFT JOIN unsettled u USING (account_id, currency);
-ANALYZE run_totals;
+LEFT JOIN unsettled u USING (account_id, currency)

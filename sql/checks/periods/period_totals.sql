@@ -5,7 +5,6 @@
 -- bounds, so each period is one bucket (run_windows maps buckets to runs) and entries after the
 -- last period fall in the last bucket. A balance as of a period's end is the account's total
 -- less what its entries in later buckets moved.
-CREATE TEMP TABLE run_period_totals ON COMMIT DROP AS
 SELECT
     a.id AS account_id,
     a.currency,
@@ -19,5 +18,4 @@ SELECT
 FROM entries e
 JOIN accounts a ON a.id = e.account_id
 WHERE e.created_at >= {range_start}
-GROUP BY a.id, width_bucket(e.created_at, {bounds});
-ANALYZE run_period_totals;
+GROUP BY a.id, width_bucket(e.created_at, {bounds})

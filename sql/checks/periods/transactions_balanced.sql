@@ -5,7 +5,8 @@
 -- transaction is unbalanced now exactly when that run found it so. Only those, and the
 -- transactions with an entry that arrived since, are summed again, through the indexes, so the
 -- cost follows the arrivals rather than the range. (With no full run yet, the watermark is 0 and
--- every transaction is summed.)
+-- every transaction is summed.) {bucket_runs} holds each bucket's run (NULL for a gap between
+-- periods): a replica that reads this cannot hold the run_windows table.
 WITH judged AS (
     SELECT transaction_id
     FROM reconciliation_items
@@ -51,4 +52,5 @@ SELECT
     ) AS details
 FROM sums b
 JOIN transactions t ON t.id = b.transaction_id
-JOIN run_windows w ON w.bucket = width_bucket(t.created_at, {bounds})
+CROSS JOIN LATERAL (SELECT ({bucket_runs}::uuid[])[width_bucket(t.created_at, {bounds})] AS run_id) w
+WHERE w.run_id IS NOT NULL
