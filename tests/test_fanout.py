@@ -24,6 +24,9 @@ from ledger_pipeline.reconciliation import Scope, reconcile, reconcile_windows
 DAYS = 6
 CELERY_YAML = settings.PROJECT_DIR / "deploy" / "celery" / "celery.yaml"
 DAGSTER_CELERY = str(Path(sys.executable).parent / "dagster-celery")
+# The job rebuilt under the Celery profile. Dagster caches the job a pointer loads, per process:
+# another pointer than the default profile test's, so each test gets the job of its profile.
+CELERY_JOB = dg.build_reconstructable_job("ledger_pipeline.jobs", "fanned_out_backfill")
 
 
 @pytest.fixture
@@ -120,7 +123,7 @@ def celery_profile(celery_workers, monkeypatch):
 
 def test_a_backfill_fanned_out_over_two_celery_workers_records_what_the_single_run_backfill_records(
         ledger, ledger_url, faulty_days, dagster_home, celery_profile):
-    result = dg.execute_job(dg.reconstructable(jobs.fanned_out_backfill), instance=dagster_home,
+    result = dg.execute_job(CELERY_JOB, instance=dagster_home,
                             run_config=run_config(ledger_url, faulty_days, chunk_days=3))
     assert result.success
     workers = {e.event_specific_data.metadata["Celery worker"].value for e in result.all_events
@@ -157,7 +160,7 @@ def test_a_worker_killed_mid_chunk_leaves_its_days_to_a_retry_of_the_backfill(
         lock.execute("LOCK TABLE reconciliation_watermark IN ACCESS EXCLUSIVE MODE")
         killer = threading.Thread(target=kill_one_worker_mid_chunk, args=(lock,))
         killer.start()
-        first = dg.execute_job(dg.reconstructable(jobs.fanned_out_backfill), instance=dagster_home,
+        first = dg.execute_job(CELERY_JOB, instance=dagster_home,
                                run_config=run_config(ledger_url, faulty_days, chunk_days=3))
         killer.join()
     assert killed and not first.success
@@ -165,7 +168,7 @@ def test_a_worker_killed_mid_chunk_leaves_its_days_to_a_retry_of_the_backfill(
     lost = sorted(key for key, (_, status) in after_kill.items() if status == "running")
     assert len(lost) == 3 and {s for k, (_, s) in after_kill.items() if k not in lost} <= {"passed", "failed"}
 
-    retry = dg.execute_job(dg.reconstructable(jobs.fanned_out_backfill), instance=dagster_home,
+    retry = dg.execute_job(CELERY_JOB, instance=dagster_home,
                            reexecution_options=dg.ReexecutionOptions.from_failure(first.run_id, dagster_home))
     assert retry.success
     with ledger.system_context() as conn:
