@@ -19,6 +19,7 @@ DAGSTER_DATABASE = "dagster"  # Dagster's runs, events and schedules, beside the
 TIMEZONE_VAR = "LEDGER_TIMEZONE"  # schedules run in it; daily partitions are its days
 PARTITIONS_START_VAR = "LEDGER_PARTITIONS_START"  # the first day of the daily partitions
 ALERT_URLS_VAR = "LEDGER_ALERT_URLS"  # apprise URLs, space separated; none: alerts are logged
+ALERT_RETRY_VAR = "LEDGER_ALERT_RETRY_SECONDS"  # the first retry of an undelivered alert; it doubles each time
 
 
 def embedded_dir() -> Path:
@@ -78,3 +79,14 @@ def partitions_start() -> str:
 
 def alert_urls() -> list[str]:
     return os.environ.get(ALERT_URLS_VAR, "").split()
+
+
+def alert_retry_seconds() -> float:
+    text = os.environ.get(ALERT_RETRY_VAR, "").strip() or "30"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise LedgerError(f"{ALERT_RETRY_VAR} must be a number of seconds, 0 or more, got {text!r}")
+    return value
