@@ -69,7 +69,7 @@ def deliver_due(db: LedgerDatabase, urls: list[str], log: logging.Logger, limit:
             if row is None:
                 break
             id_, name, title, body, attempts = row
-            error = _send(by_channel[name], title, body)
+            error = send(by_channel[name], title, body)
             if error is None:
                 conn.execute(_sql("delivered"), {"id": id_})
                 delivery.delivered += 1
@@ -84,7 +84,7 @@ def deliver_due(db: LedgerDatabase, urls: list[str], log: logging.Logger, limit:
     return delivery
 
 
-def _send(url: str, title: str, body: str) -> Optional[str]:
+def send(url: str, title: str, body: str) -> Optional[str]:
     """None when the channel took the alert, else why not (apprise's own warnings)."""
     notifier = apprise.Apprise()
     if not notifier.add(url):

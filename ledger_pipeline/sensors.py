@@ -147,17 +147,33 @@ def reconciliation_alerts(context: dg.SensorEvaluationContext, ledger_db: Ledger
                 checks = failed_checks(context.instance, run.run_id)
                 if run_failed or checks:
                     alert = compose_alert(context.instance, ledger_db, run, checks, run_failed)
-                    if urls:
-                        alert_outbox.enqueue(ledger_db.database, run.run_id, alert, urls)
-                    else:
+                    if not urls:
                         alerts.log(alert, context.log)
+                    elif not queue_or_send(ledger_db, run.run_id, alert, urls, context.log):
+                        context.update_cursor(str(cursor))  # before this run: the next evaluation tries again
+                        return dg.SkipReason(f"the alert for run {run.run_id} could be neither queued nor sent")
                     new += 1
             cursor = storage_id
         context.update_cursor(str(cursor))
     if not urls:
         return dg.SkipReason(f"{new} new alert(s), logged (no LEDGER_ALERT_URLS)")
-    delivery = alert_outbox.deliver_due(ledger_db.database, urls, context.log)
+    try:
+        delivery = alert_outbox.deliver_due(ledger_db.database, urls, context.log)
+    except (LedgerError, psycopg.OperationalError) as exc:
+        return dg.SkipReason(f"{new} new alert(s); the outbox is out of reach, its alerts wait: {exc}")
     return dg.SkipReason(f"{new} new alert(s); {delivery.describe()}")
+
+
+def queue_or_send(ledger_db: LedgerResource, run_id: str, alert: alerts.Alert, urls: list[str], log) -> bool:
+    """Queues the alert in the outbox, which lives in the ledger database. When that database is
+    out of reach (often the very reason for the alert) the alert is sent at once instead, without
+    the outbox's retries: True when it was queued or every channel took it."""
+    try:
+        alert_outbox.enqueue(ledger_db.database, run_id, alert, urls)
+        return True
+    except (LedgerError, psycopg.OperationalError) as exc:
+        log.warning(f"the alert outbox is out of reach ({exc}); sending the alert for run {run_id} directly")
+        return all(alert_outbox.send(url, alert.title, alert.body) is None for url in urls)
 
 
 def compose_alert(instance, ledger_db: LedgerResource, run: dg.DagsterRun, checks: list[str], run_failed: bool):

@@ -85,3 +85,29 @@ def test_queuing_an_alert_twice_stores_it_once(ledger):
         channels = [c for (c,) in conn.execute("SELECT channel FROM alert_outbox")]
     assert sorted(channels) == sorted(alert_outbox.channel(u) for u in urls)
     assert not any("127.0.0.1" in c for c in channels)  # URLs (and their tokens) stay out of the table
+
+
+def test_with_the_ledger_database_out_of_reach_the_alert_is_sent_directly_once(ledger_url, instance, monkeypatch):
+    unreachable = ledger_url.replace("/ledger_test_", "/no_such_db_")
+    monkeypatch.setenv("LEDGER_DATABASE_URL", unreachable)
+    receiver = AlertReceiver().start()
+    monkeypatch.setenv("LEDGER_ALERT_URLS", receiver.url)
+    resources = {"ledger_db": LedgerResource(url=unreachable)}
+
+    def tick(cursor):
+        with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources, cursor=cursor) as context:
+            return reconciliation_alerts.evaluate_tick(context)
+
+    try:
+        cursor = tick(None).cursor
+        broken = defs.resolve_job_def("hourly_balance_check_job").execute_in_process(instance=instance,
+                                                                                    raise_on_error=False)
+        assert not broken.success
+        first = tick(cursor)
+        again = tick(first.cursor)
+    finally:
+        receiver.stop()
+    [alert] = receiver.about(broken.run_id)
+    assert "could not be read" in alert["message"]
+    assert "1 new alert(s); the outbox is out of reach" in first.skip_message
+    assert again.skip_message.startswith("0 new alert(s)") and len(receiver.received) == 1
