@@ -6,13 +6,17 @@ whose worker was SIGKILLed together with its code server would stay STARTED, and
 one slot, for ever. The default launcher's workers are processes on the code server's machine,
 which is this machine for `ledger-pipeline start` (the daemon, the code server and the workers all
 run here), so their health is whether the process that announced itself for the run still runs.
+A run sent to a code server elsewhere is never judged from here: it counts as running.
 """
 
+import json
+import socket
 from typing import Optional
 
 import dagster as dg
 import psutil
 from dagster._core.launcher import CheckRunHealthResult, WorkerStatus
+from dagster._core.storage.tags import GRPC_INFO_TAG
 
 # The event a run worker writes as it starts (dagster/_grpc/impl.py), whose metadata carries its pid.
 STARTED_PROCESS = "Started process for run"
@@ -24,7 +28,7 @@ class LocalRunLauncher(dg.DefaultRunLauncher):
         return True
 
     def check_run_worker_health(self, run: dg.DagsterRun) -> CheckRunHealthResult:
-        worker = _worker(self._instance, run.run_id)
+        worker = _worker(self._instance, run.run_id) if _launched_here(run) else None
         if worker is None:
             # Not announced yet, or announced elsewhere: nothing proves it dead, so it is not failed.
             return CheckRunHealthResult(WorkerStatus.RUNNING, "no run worker process recorded on this machine")
@@ -37,6 +41,12 @@ class LocalRunLauncher(dg.DefaultRunLauncher):
         except psutil.NoSuchProcess:
             pass
         return CheckRunHealthResult(WorkerStatus.FAILED, f"the run worker (pid {pid}) is no longer running")
+
+
+def _launched_here(run: dg.DagsterRun) -> bool:
+    """Whether the run went to a code server on this machine (a socket, or a loopback host)."""
+    info = json.loads(run.tags.get(GRPC_INFO_TAG) or "{}")
+    return "socket" in info or info.get("host") in ("localhost", "127.0.0.1", "::1", socket.gethostname())
 
 
 def _worker(instance: dg.DagsterInstance, run_id: str) -> Optional[tuple[int, float]]:
