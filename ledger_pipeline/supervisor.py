@@ -92,8 +92,8 @@ class Supervisor:
             if not (left := self.members()):
                 break
             self._stop(REST, left)
-        else:
-            self.say("still running after SIGKILL: " + ", ".join(str(p.pid) for p in self.members()))
+        if left := self.members():
+            self.say("still running after SIGKILL: " + ", ".join(str(p.pid) for p in left))
         self.process.wait()
 
     def _stop(self, stage: Stage, procs: list[psutil.Process]) -> None:
