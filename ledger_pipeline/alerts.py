@@ -1,13 +1,11 @@
-"""Alerts about reconciliations that failed or broke, sent through apprise (Slack, e-mail, Teams,
-PagerDuty, webhooks... one URL each in LEDGER_ALERT_URLS), or logged when none is configured."""
+"""Alerts about reconciliations that failed or broke: what they say. They are sent through apprise
+(Slack, e-mail, Teams, PagerDuty, webhooks... one URL each in LEDGER_ALERT_URLS) from the outbox
+(alert_outbox.py), or logged when no URL is configured."""
 
 import logging
 from dataclasses import dataclass
 from typing import Optional
 
-import apprise
-
-from .errors import LedgerError
 from .reconciliation.checks import describe_period
 
 TOP_MISMATCHES = 5
@@ -42,13 +40,6 @@ def compose(dagster_run_id: str, job_name: str, failed_checks: list[str], failur
     return Alert(title, "\n".join(lines))
 
 
-def send(alert: Alert, urls: list[str], log: logging.Logger) -> bool:
-    """Delivers the alert to every URL; True when all took it. With no URL, logs it."""
-    if not urls:
-        log.warning(f"{alert.title}\n{alert.body}")
-        return True
-    notifier = apprise.Apprise()
-    for url in urls:
-        if not notifier.add(url):
-            raise LedgerError(f"not a notification URL apprise understands: {url.split('://')[0]}://...")
-    return bool(notifier.notify(title=alert.title, body=alert.body))
+def log(alert: Alert, log: logging.Logger) -> None:
+    """Where alerts go when no URL is configured."""
+    log.warning(f"{alert.title}\n{alert.body}")

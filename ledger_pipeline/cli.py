@@ -20,7 +20,7 @@ from .ledger import ledger_is_empty, write_demo_data
 from .migrations import Runner
 from .reconciliation import RUN_TYPES, Scope, reconcile
 from .reconciliation.checks import AUDIT_CHECKS, describe_period
-from .reconciliation.recorder import history, run_with_items
+from .reconciliation.recorder import INTERRUPTED, history, run_with_items, sweep_abandoned
 
 # Exit codes of `reconcile`; every command exits 2 on bad input or a broken run.
 PASSED, FAILED, ERROR = 0, 1, 2
@@ -121,7 +121,13 @@ def cmd_start(args, db: LedgerDatabase) -> int:
 
     cmd_setup(args, db)
     db.close()
-    return run_dagster(db.database_url(), args.host, args.port)
+
+    def close_interrupted_runs():
+        closed = sweep_abandoned(db, INTERRUPTED)
+        if closed:
+            print(f"{closed} reconciliation(s) left running by the stopped pipeline marked 'error'", flush=True)
+
+    return run_dagster(db.database_url(), args.host, args.port, after_stop=close_interrupted_runs)
 
 
 def cmd_dagster(args, db: LedgerDatabase) -> int:

@@ -1,19 +1,22 @@
 """`ledger-pipeline start`: the whole pipeline on this machine, in the foreground.
 
 Embedded PostgreSQL (unless LEDGER_DATABASE_URL is set), migrations, demo data for an empty
-ledger, then `dagster dev` (webserver and daemon) on localhost. Ctrl-C stops all of it; the
-embedded server stops when this process exits.
+ledger, then `dagster dev` (webserver and daemon) on localhost. Ctrl-C or SIGTERM stops all of it in order
+(supervisor.py), closes any reconciliation left running as 'error', and the embedded server stops
+when this process exits, last.
 """
 
 import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from . import settings
 from .db import create_database
+from .supervisor import Supervisor
 
 DAGSTER_HOME = settings.PROJECT_DIR / ".dagster"
 DAGSTER = str(Path(sys.executable).parent / "dagster")
@@ -51,19 +54,12 @@ def dagster_command(ledger_url: str, args: list[str]) -> int:
     return subprocess.run([DAGSTER, *args], env=dagster_env(ledger_url)).returncode
 
 
-def run_dagster(ledger_url: str, host: str, port: int) -> int:
+def run_dagster(ledger_url: str, host: str, port: int, after_stop: Callable[[], None]) -> int:
+    """Runs `dagster dev` until Ctrl-C or SIGTERM (or until it ends by itself), then stops every
+    process it started (supervisor.py) and calls ``after_stop``, while the database is still up."""
     env = dagster_env(ledger_url)
-    command = [DAGSTER, "dev", "-h", host, "-p", str(port), "-w", str(WORKSPACE)]
-
-    def restore_signals():
-        # A shell may have started us with SIGINT ignored (a background job); dagster dev must
-        # still stop on it.
-        signal.signal(signal.SIGINT, signal.SIG_DFL)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-    process = subprocess.Popen(command, env=env, cwd=env["DAGSTER_HOME"], preexec_fn=restore_signals,
-                               start_new_session=True)
-    print(f"Dagster UI: http://{host}:{port}  (Ctrl-C stops the pipeline)", flush=True)
+    supervisor = Supervisor([DAGSTER, "dev", "-h", host, "-p", str(port), "-w", str(WORKSPACE)], env,
+                            cwd=env["DAGSTER_HOME"], say=lambda line: print(line, flush=True))
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -71,17 +67,19 @@ def run_dagster(ledger_url: str, host: str, port: int) -> int:
     # Installed explicitly: started as a background job, this process inherits SIGINT ignored.
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    code = 0
     try:
-        return process.wait()
+        supervisor.start()
+        print(f"Dagster UI: http://{host}:{port}  (Ctrl-C stops the pipeline)", flush=True)
+        code = supervisor.process.wait()
+        print(f"dagster dev ended by itself (exit code {code})", flush=True)
     except KeyboardInterrupt:
         print("stopping Dagster...", flush=True)
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-        return 0
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGKILL)
+        # A second Ctrl-C must not cut the shutdown short: the stages escalate to SIGKILL anyway.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        if supervisor.process is not None:
+            supervisor.stop()
+        after_stop()
+    return code

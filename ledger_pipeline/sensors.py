@@ -13,7 +13,7 @@ import dagster as dg
 import psycopg
 from psycopg.rows import dict_row
 
-from . import alerts, settings
+from . import alert_outbox, alerts, settings
 from .errors import LedgerError
 from .assets import daily_reconciliation, full_reconciliation, ledger_balance
 from .jobs import RECONCILIATION_JOBS, daily_reconciliation_job, full_reconciliation_job, hourly_balance_check_job
@@ -136,24 +136,44 @@ def reconcile_late_arrivals(context: dg.SensorEvaluationContext, ledger_db: Ledg
     description="Alert when a reconciliation fails a check or breaks (LEDGER_ALERT_URLS, else the log).",
 )
 def reconciliation_alerts(context: dg.SensorEvaluationContext, ledger_db: LedgerResource):
+    # Each alert is queued in the outbox before the cursor passes its run, and delivered from
+    # there with retries of its own: an alert that cannot be delivered holds up no other.
+    urls = settings.alert_urls()
     cursor = start_cursor(context)
-    if cursor is None:
-        return dg.SkipReason("started: alerting on reconciliations that finish from now on")
-    sent = 0
-    for storage_id, run, run_failed in finished_runs(context.instance, cursor):
-        if any(targets(run, job, RECONCILIATION_ASSETS) for job in RECONCILIATION_JOBS):
-            checks = failed_checks(context.instance, run.run_id)
-            if run_failed or checks:
-                alert = compose_alert(context.instance, ledger_db, run, checks, run_failed)
-                if not alerts.send(alert, settings.alert_urls(), context.log):
-                    # The cursor stays before this run, so the next evaluation tries it again.
-                    context.update_cursor(str(cursor))
-                    return dg.SkipReason(f"could not deliver the alert for run {run.run_id}; will retry")
-                sent += 1
-        cursor = storage_id
-    context.update_cursor(str(cursor))
-    if not sent:
-        return dg.SkipReason("no failed or broken reconciliation since the last evaluation")
+    new = 0
+    if cursor is not None:
+        for storage_id, run, run_failed in finished_runs(context.instance, cursor):
+            if any(targets(run, job, RECONCILIATION_ASSETS) for job in RECONCILIATION_JOBS):
+                checks = failed_checks(context.instance, run.run_id)
+                if run_failed or checks:
+                    alert = compose_alert(context.instance, ledger_db, run, checks, run_failed)
+                    if not urls:
+                        alerts.log(alert, context.log)
+                    elif not queue_or_send(ledger_db, run.run_id, alert, urls, context.log):
+                        context.update_cursor(str(cursor))  # before this run: the next evaluation tries again
+                        return dg.SkipReason(f"the alert for run {run.run_id} could be neither queued nor sent")
+                    new += 1
+            cursor = storage_id
+        context.update_cursor(str(cursor))
+    if not urls:
+        return dg.SkipReason(f"{new} new alert(s), logged (no LEDGER_ALERT_URLS)")
+    try:
+        delivery = alert_outbox.deliver_due(ledger_db.database, urls, context.log)
+    except (LedgerError, psycopg.OperationalError) as exc:
+        return dg.SkipReason(f"{new} new alert(s); the outbox is out of reach, its alerts wait: {exc}")
+    return dg.SkipReason(f"{new} new alert(s); {delivery.describe()}")
+
+
+def queue_or_send(ledger_db: LedgerResource, run_id: str, alert: alerts.Alert, urls: list[str], log) -> bool:
+    """Queues the alert in the outbox, which lives in the ledger database. When that database is
+    out of reach (often the very reason for the alert) the alert is sent at once instead, without
+    the outbox's retries: True when it was queued or every channel took it."""
+    try:
+        alert_outbox.enqueue(ledger_db.database, run_id, alert, urls)
+        return True
+    except (LedgerError, psycopg.OperationalError) as exc:
+        log.warning(f"the alert outbox is out of reach ({exc}); sending the alert for run {run_id} directly")
+        return all(alert_outbox.send(url, alert.title, alert.body) is None for url in urls)
 
 
 def compose_alert(instance, ledger_db: LedgerResource, run: dg.DagsterRun, checks: list[str], run_failed: bool):

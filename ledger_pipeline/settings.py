@@ -33,6 +33,7 @@ EXECUTOR_VAR = "LEDGER_EXECUTOR"  # how a fanned-out backfill runs its chunks: '
 CELERY_BROKER_VAR = "LEDGER_CELERY_BROKER"  # the Celery profile's broker
 CELERY_QUEUE_VAR = "LEDGER_CELERY_QUEUE"  # the Celery queue the chunks go to, which workers listen on
 EXECUTORS = ("multiprocess", "celery")
+ALERT_RETRY_VAR = "LEDGER_ALERT_RETRY_SECONDS"  # the first retry of an undelivered alert; it doubles each time
 
 
 def embedded_dir() -> Path:
@@ -162,3 +163,12 @@ def celery_broker() -> str:
 
 def celery_queue() -> str:
     return os.environ.get(CELERY_QUEUE_VAR, "").strip() or "ledger_backfill"
+def alert_retry_seconds() -> float:
+    text = os.environ.get(ALERT_RETRY_VAR, "").strip() or "30"
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise LedgerError(f"{ALERT_RETRY_VAR} must be a number of seconds, 0 or more, got {text!r}")
+    return value

@@ -20,6 +20,8 @@ from ..db import LedgerDatabase
 from ..errors import LedgerError
 from .checks import Scope
 
+ABANDONED = "abandoned: the process running it ended before completing it"
+INTERRUPTED = "interrupted: ledger-pipeline start was stopped before the run completed"
 SAMPLE_SIZE = 5  # mismatches per check kept in a run's summary; every one is an item
 
 
@@ -38,18 +40,18 @@ def start(guard: psycopg.Connection, scope: Scope, dagster_run_id: Optional[str]
     return run_id
 
 
-def sweep_abandoned(db: LedgerDatabase) -> int:
+def sweep_abandoned(db: LedgerDatabase, reason: str = ABANDONED) -> int:
     """Marks 'error' every running row whose process died, withdrawing any items it had written."""
     with db.system_context() as conn:
         return conn.execute(
             "WITH swept AS ("
             "  UPDATE reconciliation_runs"
-            "  SET status = 'error', completed_at = now(),"
-            "      error = 'abandoned: the process running it ended before completing it'"
+            "  SET status = 'error', completed_at = now(), error = %s"
             "  WHERE status = 'running' AND pg_try_advisory_xact_lock(hashtextextended(id::text, 0))"
             "  RETURNING id"
             "), withdrawn AS (DELETE FROM reconciliation_items WHERE run_id IN (SELECT id FROM swept))"
-            " SELECT count(*) FROM swept"
+            " SELECT count(*) FROM swept",
+            (reason,),
         ).fetchone()[0]
 
 
