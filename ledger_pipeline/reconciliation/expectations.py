@@ -19,6 +19,7 @@ with warnings.catch_warnings():
     import great_expectations as gx
     from great_expectations.data_context.types.base import ProgressBarsConfig
     from great_expectations.datasource.fluent.interfaces import GxDatasourceWarning
+    from sqlalchemy.pool import NullPool
 
 UNEXPECTED = "SELECT * FROM {batch} WHERE expected IS DISTINCT FROM actual"
 CHECK_ROWS = (
@@ -59,7 +60,10 @@ def _datasource(url: str):
             # GX suggests its Postgres data source, which rejects socket-only URLs like the
             # embedded server's; the generic SQL one accepts them.
             warnings.simplefilter("ignore", GxDatasourceWarning)
-            _datasources[url] = context.data_sources.add_sql(name="ledger", connection_string=gx_url(url))
+            # No pool: a validation's connections close when it ends, rather than idle in every
+            # process that ever validated (a run worker, a test session over many databases).
+            _datasources[url] = context.data_sources.add_sql(name="ledger", connection_string=gx_url(url),
+                                                             kwargs={"poolclass": NullPool})
     return _datasources[url]
 
 
