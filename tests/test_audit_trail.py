@@ -14,6 +14,7 @@ import pytest
 
 from conftest import add_account
 from test_cli import run
+from test_dagster import full_resources
 from ledger_pipeline.assets import audit_log_partitions, audit_seals, full_reconciliation
 from ledger_pipeline.audit import anchors, archives, lifecycle, seals
 from ledger_pipeline.db import LedgerDatabase
@@ -23,7 +24,7 @@ from ledger_pipeline.migrations import MigrationError, Runner
 from ledger_pipeline.reconciliation import Scope, reconcile
 from ledger_pipeline.reconciliation.checks import AUDIT_CHECKS
 from ledger_pipeline.reconciliation.recorder import run_with_items
-from ledger_pipeline.resources import BalanceCacheResource, LedgerResource
+from ledger_pipeline.resources import LedgerResource
 
 
 def deposit(db, cash, wallet, amount=10):
@@ -118,7 +119,7 @@ def test_a_disabled_trigger_is_caught(ledger, ledger_url, two_users):
 
 def test_rewriting_the_log_and_every_seal_is_caught_by_the_anchors(ledger, ledger_url, two_users, tmp_path, monkeypatch):
     monkeypatch.setenv("LEDGER_AUDIT_ANCHOR_FILE", str(tmp_path / "anchors.jsonl"))
-    resources = {"ledger_db": LedgerResource(url=ledger_url), "balance_cache": BalanceCacheResource()}
+    resources = full_resources(ledger_url)
     with dg.instance_for_test() as instance:
         for _ in range(2):
             deposit(ledger, two_users.cash, two_users.wallet_a)
@@ -293,7 +294,7 @@ def test_migration_010_down_and_up_keeps_every_row_and_seal(ledger, ledger_url, 
     with ledger.system_context() as conn:
         before = conn.execute(everything).fetchone()
     runner = Runner(ledger_url)
-    assert runner.down("010") == ["014", "013", "012", "011", "010"]
+    assert runner.down("010") == ["014", "013", "012", "011", "010"]  # the later migrations first
     with psycopg.connect(ledger_url) as conn:
         assert conn.execute(everything).fetchone() == before
         assert conn.execute("SELECT relkind FROM pg_class WHERE relname = 'audit_log'").fetchone() == ("r",)

@@ -17,19 +17,25 @@
 -- audit row.
 CREATE INDEX idx_audit_log_txid ON audit_log USING brin (txid);
 
--- The canonical form of one audit row: every column, in a fixed order, as a JSON array (an
--- unambiguous encoding: strings quoted and escaped, NULL distinct from 'null', timestamps ISO 8601
--- whatever the session's DateStyle, numbers inside the snapshots as written), hashed with SHA-256.
+-- The canonical form of one audit row: every column, in the table's column order, joined by
+-- commas, each as quote_nullable of its text form (NULL bare, any other value quoted with quotes
+-- doubled and backslashes escaped, so the form parses back one way only); the snapshots as jsonb's
+-- text, created_at as JSON's ISO 8601 text whatever the session's DateStyle. Hashed with SHA-256
+-- as UTF-8. It is a plain SQL expression, so PostgreSQL inlines it into the verifying query: about
+-- half the cost per row of building a JSON array of the row and printing it.
 CREATE FUNCTION audit_row_digest(
     p_id uuid, p_table_name text, p_operation text, p_record_id uuid, p_user_id uuid, p_ip_address inet,
     p_old_data jsonb, p_new_data jsonb, p_created_at timestamp, p_seq bigint, p_txid bigint,
     p_db_role text, p_db_login text
 ) RETURNS bytea
-LANGUAGE sql IMMUTABLE PARALLEL SAFE
+LANGUAGE sql STABLE PARALLEL SAFE
 AS $$
-    SELECT sha256(convert_to(jsonb_build_array(
-        p_id, p_table_name, p_operation, p_record_id, p_user_id, p_ip_address, p_old_data, p_new_data,
-        p_created_at, p_seq, p_txid, p_db_role, p_db_login)::text, 'UTF8'))
+    SELECT sha256(convert_to(concat_ws(',',
+        quote_nullable(p_id::text), quote_nullable(p_table_name), quote_nullable(p_operation),
+        quote_nullable(p_record_id::text), quote_nullable(p_user_id::text), quote_nullable(p_ip_address::text),
+        quote_nullable(p_old_data::text), quote_nullable(p_new_data::text),
+        quote_nullable(to_json(p_created_at)::text), quote_nullable(p_seq::text), quote_nullable(p_txid::text),
+        quote_nullable(p_db_role), quote_nullable(p_db_login)), 'UTF8'))
 $$;
 
 -- A seal's hash covers its own record and the previous seal's hash: rewriting any seal breaks
@@ -126,6 +132,7 @@ BEGIN
                                        a.db_login) AS digest
         FROM public.audit_log a
         WHERE a.txid >= v_from AND a.txid < v_to
+        OFFSET 0  -- digests computed as the rows are read: the sort below then carries 32 bytes a row, not the row
     ), blocks AS (
         SELECT seq / 4096 AS block, count(*) AS row_count, min(seq) AS first_seq, max(seq) AS last_seq,
                min(created_at) AS first_created_at, max(created_at) AS last_created_at,

@@ -1,18 +1,18 @@
 -- Every row of accounts, transactions and entries has its INSERT audit row, and stands as the
 -- new_data of its latest audit row; every record whose latest audit row is not a DELETE still
 -- exists. A ledger row written, changed or deleted with the triggers disabled breaks one of these.
--- One pass over each table, joined to the latest audit row per record (found by max(seq) per
--- record, then that row by seq). Columns added to a table after a row's latest audit row (the
--- audit row lacks the key) are not held against it. expected = 1 row agreeing with its trail,
--- actual = 0; details = the table, the record and the columns that differ.
-WITH latest AS (
-    SELECT table_name, record_id, max(seq) AS seq, bool_or(operation = 'INSERT') AS inserted
+-- One pass over each table, joined to the latest audit row per record: one sort of the log by
+-- record and seq gives both the latest row (DISTINCT ON) and whether any row inserted it (a window
+-- over the same order), where grouping by record and joining the latest rows back read and hashed
+-- the log twice. Columns added to a table after a row's latest audit row (the audit row lacks the
+-- key) are not held against it. expected = 1 row agreeing with its trail, actual = 0; details =
+-- the table, the record and the columns that differ.
+WITH audited AS (
+    SELECT DISTINCT ON (table_name, record_id) table_name, record_id, seq, operation, new_data, old_data,
+           bool_or(operation = 'INSERT') OVER (PARTITION BY table_name, record_id ORDER BY seq DESC
+                                               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS inserted
     FROM audit_rows
-    GROUP BY table_name, record_id
-), audited AS (
-    SELECT l.table_name, l.record_id, l.inserted, a.seq, a.operation, a.new_data, a.old_data
-    FROM latest l
-    JOIN audit_rows a ON a.seq = l.seq AND a.record_id = l.record_id AND a.table_name = l.table_name
+    ORDER BY table_name, record_id, seq DESC
 ), ledger AS (
     SELECT 'accounts' AS table_name, a.id, to_jsonb(a) AS data FROM accounts a
     UNION ALL

@@ -1,0 +1,114 @@
+"""The audit checks and sealing before and after a change to their SQL, side by side on one ledger.
+
+Builds a ledger with benchmarks/suite.py's builder (with its audit rows), copies the database, and
+puts in the copy the audit_row_digest and audit_seal of migration 009 as they stood at --before (a
+git revision); the checks' SQL is read from the same revision. Each side is then sealed once (its
+own digests), and timed, interleaved, best of --repeat: sealing the whole log (audit_seal() in a
+transaction rolled back), audit_log_intact and audit_trail_complete over the whole log. A full
+run's ledger checks and a full run with the audit checks (this tree's code) are timed beside them.
+
+    uv run python benchmarks/audit_checks.py --entries 1000000 --before 0c998e2
+"""
+
+import argparse
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.suite import LEDGER_RUN, Scratch, build_ledger, log, passed, seconds, side_by_side  # noqa: E402
+from ledger_pipeline import settings  # noqa: E402
+from ledger_pipeline.audit import verification  # noqa: E402
+from ledger_pipeline.db import LedgerDatabase  # noqa: E402
+from ledger_pipeline.reconciliation import Scope, reconcile  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CHECKS = ("audit_log_intact", "audit_trail_complete")
+
+
+def at(revision: str, path: str) -> str:
+    return subprocess.run(["git", "-C", str(ROOT), "show", f"{revision}:{path}"], check=True,
+                          capture_output=True, text=True).stdout
+
+
+def functions_of_009(revision: str) -> str:
+    """audit_row_digest and audit_seal as migration 009 defined them at ``revision``."""
+    text = at(revision, "sql/migrations/009_audit_seals.up.sql")
+    bodies = [re.search(rf"CREATE FUNCTION {name}\(.*?\n\$\$;\n", text, re.S).group(0)
+              for name in ("audit_row_digest", "audit_seal")]
+    return "\n".join(b.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1) for b in bodies)
+
+
+def run_check(url: str, text: str) -> int:
+    with psycopg.connect(url) as conn:
+        verification.prepare(conn, [], settings.audit_archive_dir())
+        found = conn.execute(sql.SQL("SELECT count(*) FROM ({}) AS c").format(
+            sql.SQL(text).format(run_id=sql.Literal(None)))).fetchone()[0]
+        conn.rollback()
+    if found:
+        raise SystemExit(f"a clean ledger has {found} audit findings")
+    return found
+
+
+def reseal(url: str) -> None:
+    with psycopg.connect(url) as conn:
+        conn.execute("SET LOCAL session_replication_role = replica")  # audit_seals is append-only
+        conn.execute("DELETE FROM audit_seals")
+        conn.execute("SELECT audit_seal()")
+        conn.rollback()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=1_000_000)
+    parser.add_argument("--before", required=True, help="git revision whose audit SQL is the 'before' side")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--work-mem", default="64MB")
+    args = parser.parse_args()
+
+    with Scratch(settings.database_url(), args.work_mem) as scratch:
+        after = scratch.create("ledger_bench_audit_after")
+        log(f"{args.entries:,} entries: building")
+        build_ledger(after, args.entries)
+        with psycopg.connect(scratch.admin, autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS ledger_bench_audit_before")
+            conn.execute("CREATE DATABASE ledger_bench_audit_before TEMPLATE ledger_bench_audit_after")
+        scratch.names.append("ledger_bench_audit_before")
+        before = after.replace("/ledger_bench_audit_after", "/ledger_bench_audit_before")
+        with psycopg.connect(before) as conn:
+            conn.execute(functions_of_009(args.before))
+        checks = {side: {name: text for name in CHECKS
+                         for text in [at(rev, f"sql/checks/audit/{name}.sql") if rev else
+                                      (ROOT / f"sql/checks/audit/{name}.sql").read_text()]}
+                  for side, rev in (("before", args.before), ("after", None))}
+        urls = {"before": before, "after": after}
+        m = {f"first_seal_{side}": seconds(lambda u=url: psycopg.connect(u, autocommit=True).execute(
+            "SELECT audit_seal()")) for side, url in urls.items()}
+        log("side by side")
+        db = LedgerDatabase(after)
+        try:
+            passed(reconcile(db, Scope.quick()))  # warm-up
+            m |= side_by_side(
+                args.repeat,
+                **{f"seal_{side}": (lambda u=url: reseal(u)) for side, url in urls.items()},
+                **{f"{name}_{side}": (lambda u=urls[side], t=checks[side][name]: run_check(u, t))
+                   for name in CHECKS for side in urls},
+                full=lambda: passed(reconcile(db, LEDGER_RUN)),
+                full_audit=lambda: passed(reconcile(db, Scope("manual"), anchors=[])),
+            )
+        finally:
+            db.close()
+    for key, value in m.items():
+        print(f"{key:32} {value:8.2f} s")
+    for what in ("seal", *CHECKS):
+        print(f"{what}: before / after = {m[what + '_before'] / m[what + '_after']:.2f}x")
+    print(f"full run with the audit checks / ledger checks only = {m['full_audit'] / m['full']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()
