@@ -1,12 +1,14 @@
 """Dagster jobs, and the ops of the one op job (the fanned-out backfill)."""
 
+import uuid
+
 import dagster as dg
 from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
 
 from . import settings
 from .assets import (audit_log_partitions, audit_seals, daily_partitions, daily_reconciliation, full_reconciliation,
                      ledger_balance)
-from .reconciliation import reconcile_windows
+from .reconciliation import backfill_plans, reconcile_windows
 from .resources import LedgerResource
 
 full_reconciliation_job = dg.define_asset_job(
@@ -53,30 +55,44 @@ def backfill_chunks(config: FannedOutBackfillConfig) -> list[list[str]]:
 def fanned_out_backfill() -> dg.JobDefinition:
     """The job that reconciles a range of days split into chunks that run in parallel, each a
     one-pass reconcile_windows over its days in its own step, recording what a single-run backfill
-    records (one 'backfill' row per day). Steps run on the executor LEDGER_EXECUTOR names: worker
-    processes beside the run (multiprocess, no broker), or Celery workers listening on
-    LEDGER_CELERY_QUEUE. A function, so Celery workers rebuild it with their own settings."""
+    records (one 'backfill' row per day). A plan made first holds what moved after each chunk's
+    end, so the chunks together read each entry once (backfill_plans). Steps run on the executor
+    LEDGER_EXECUTOR names: worker processes beside the run (multiprocess, no broker), or Celery
+    workers listening on LEDGER_CELERY_QUEUE. A function, so Celery workers rebuild it with their
+    own settings."""
 
     # The queue tag routes each step under Celery; other executors ignore it.
     on_queue = {DAGSTER_CELERY_QUEUE_TAG: settings.celery_queue()}
 
-    @dg.op(out=dg.DynamicOut(list), tags=on_queue)
-    def plan_chunks(config: FannedOutBackfillConfig):
-        for chunk in backfill_chunks(config):
-            yield dg.DynamicOutput(chunk, mapping_key=f"{chunk[0]}_{chunk[-1]}".replace("-", ""))
+    @dg.op(out={"plan": dg.Out(str), "chunks": dg.DynamicOut(list)}, tags=on_queue)
+    def plan_chunks(context: dg.OpExecutionContext, config: FannedOutBackfillConfig, ledger_db: LedgerResource):
+        chunks = backfill_chunks(config)
+        ends = [daily_partitions.time_window_for_partition_key(chunk[-1]).end for chunk in chunks]
+        plan = backfill_plans.make(ledger_db.database, ends, context.run.run_id)
+        context.log.info(f"{len(chunks)} chunks; plan {plan} holds what moved after each chunk's end")
+        yield dg.Output(str(plan), "plan")
+        for chunk in chunks:
+            yield dg.DynamicOutput(chunk, output_name="chunks", mapping_key=f"{chunk[0]}_{chunk[-1]}".replace("-", ""))
 
-    @dg.op(out={}, tags=on_queue)
-    def reconcile_chunk(context: dg.OpExecutionContext, ledger_db: LedgerResource, days: list):
+    @dg.op(tags=on_queue)
+    def reconcile_chunk(context: dg.OpExecutionContext, ledger_db: LedgerResource, days: list, plan: str) -> list:
         windows = [(key, *daily_partitions.time_window_for_partition_key(key)) for key in days]
-        results = reconcile_windows(ledger_db.database, "backfill", windows, dagster_run_id=context.run.run_id)
+        results = reconcile_windows(ledger_db.database, "backfill", windows, dagster_run_id=context.run.run_id,
+                                    plan=uuid.UUID(plan))
         for result in results:
-            yield dg.AssetMaterialization(
+            context.log_event(dg.AssetMaterialization(
                 asset_key=daily_reconciliation.key, partition=result.row["partition_key"],
-                metadata={"reconciliation_run_id": str(result.run_id), "status": result.status})
+                metadata={"reconciliation_run_id": str(result.run_id), "status": result.status}))
         broken = [r for r in results if r.status == "error"]
         if broken:  # the step fails, so a re-execution from failure runs the chunk again
             raise dg.Failure(f"{len(broken)} of {len(results)} days could not be reconciled: "
                              + "; ".join(f"{r.row['partition_key']}: {r.error}" for r in broken))
+        return days
+
+    @dg.op(tags=on_queue)
+    def drop_plan(ledger_db: LedgerResource, plan: str, chunks: list) -> None:
+        """Once every chunk is done: a failed one keeps the plan for the retry."""
+        backfill_plans.drop(ledger_db.database, uuid.UUID(plan))
 
     @dg.job(
         name="fanned_out_backfill_job",
@@ -85,7 +101,8 @@ def fanned_out_backfill() -> dg.JobDefinition:
         description="Reconcile a range of days in parallel chunks (see FannedOutBackfillConfig).",
     )
     def job():
-        plan_chunks().map(reconcile_chunk)
+        plan, chunks = plan_chunks()
+        drop_plan(plan, chunks.map(lambda days: reconcile_chunk(days, plan)).collect())
 
     return job
 

@@ -275,17 +275,23 @@ def test_runs_side_by_side_while_postings_commit_keep_the_checkpoint_exact(ledge
     assert checkpoint_is_exact(ledger)
 
 
-def test_a_balance_below_zero_at_a_past_days_end_is_found_though_it_recovered(ledger, demo):
-    cash = demo.house("CASH", "USD")
+def dipping_wallet(ledger, cash, dips_on: int) -> uuid.UUID:
+    """A wallet that receives 50 four days ago, pays 60 ``dips_on`` days ago (between 4 and 1),
+    so it stands at -10 at that day's end, and receives 100 a day ago: 90 now."""
     with ledger.system_context() as conn:
         wallet = add_account(conn, "WALLET-DIPPING", "liability", uuid.uuid4())
         payee = add_account(conn, "WALLET-PAYEE", "liability", uuid.uuid4())
         for created, legs in [
             (midnight(4), [Entry(cash, "debit", Decimal(50)), Entry(wallet, "credit", Decimal(50))]),
-            (midnight(2), [Entry(wallet, "debit", Decimal(60)), Entry(payee, "credit", Decimal(60))]),
+            (midnight(dips_on), [Entry(wallet, "debit", Decimal(60)), Entry(payee, "credit", Decimal(60))]),
             (midnight(1), [Entry(cash, "debit", Decimal(100)), Entry(wallet, "credit", Decimal(100))]),
         ]:
             post_transaction(conn, "TRANSFER", legs, created_at=created + DAY / 2)
+    return wallet
+
+
+def test_a_balance_below_zero_at_a_past_days_end_is_found_though_it_recovered(ledger, demo):
+    wallet = dipping_wallet(ledger, demo.house("CASH", "USD"), dips_on=2)
     assert reconcile(ledger, Scope("manual")).status == "passed"  # it stands at 90 now
     days = [day(n) for n in range(6, -1, -1)]
     results = reconcile_windows(ledger, "backfill", days)

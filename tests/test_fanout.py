@@ -54,6 +54,11 @@ def per_day(ledger, dagster_run_ids) -> dict:
     return {key: (run_id, status) for key, run_id, status in rows}
 
 
+def plans(ledger) -> int:
+    with ledger.system_context() as conn:
+        return conn.execute("SELECT count(*) FROM backfill_plans").fetchone()[0]
+
+
 def assert_same_as_single_run(ledger, fanned: dict, days) -> None:
     single = reconcile_windows(ledger, "backfill", days)
     assert sorted(fanned) == [r.row["partition_key"] for r in single]
@@ -79,6 +84,7 @@ def test_the_default_profile_fans_a_backfill_out_over_worker_processes_without_a
     assert result.success
     steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
     assert len([s for s in steps if s.startswith("reconcile_chunk")]) == 3
+    assert plans(ledger) == 0  # dropped once every chunk was done
     assert_same_as_single_run(ledger, per_day(ledger, [result.run_id]), faulty_days)
 
 
@@ -167,10 +173,12 @@ def test_a_worker_killed_mid_chunk_leaves_its_days_to_a_retry_of_the_backfill(
     after_kill = per_day(ledger, [first.run_id])
     lost = sorted(key for key, (_, status) in after_kill.items() if status == "running")
     assert len(lost) == 3 and {s for k, (_, s) in after_kill.items() if k not in lost} <= {"passed", "failed"}
+    assert plans(ledger) == 1  # kept for the retry
 
     retry = dg.execute_job(CELERY_JOB, instance=dagster_home,
                            reexecution_options=dg.ReexecutionOptions.from_failure(first.run_id, dagster_home))
     assert retry.success
+    assert plans(ledger) == 0
     with ledger.system_context() as conn:
         swept = conn.execute("SELECT partition_key, status, error FROM reconciliation_runs WHERE id = ANY(%s)",
                              ([after_kill[key][0] for key in lost],)).fetchall()

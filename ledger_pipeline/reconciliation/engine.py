@@ -20,12 +20,9 @@ from ..balance_cache import BalanceCache, CachedBalance
 from ..db import LedgerDatabase
 from ..errors import LedgerError
 from . import checkpoints, findings, recorder
-from .checks import CACHE_CHECK, Scope, render
+from .checks import CACHE_CHECK, Scope
 from .reading import Reader
-
-
-class SightError(LedgerError):
-    """The run could not be sure it sees every row, so it refuses to judge the ledger."""
+from .sight import check_sight
 
 
 @dataclass
@@ -74,21 +71,25 @@ def reconcile_windows(
     run_type: str,
     windows: Sequence[tuple[str, dt.datetime, dt.datetime]],
     dagster_run_id: Optional[str] = None,
+    plan: Optional[uuid.UUID] = None,
 ) -> list[RunResult]:
     """Reconciles many periods, each (partition key, start, end), in one pass over their entries,
-    recording one run per period with the items a run of that period alone would record."""
+    recording one run per period with the items a run of that period alone would record.
+    ``plan``: a fanned-out backfill's plan, which holds what moved after these periods
+    (backfill_plans); without it, or if the run cannot use it, the entries after them are read."""
     if not windows:
         raise LedgerError("no periods to reconcile")
     ordered = sorted(windows, key=lambda w: w[1])
     for (key, _, end), (next_key, start, _) in zip(ordered, ordered[1:]):
         if start < end:
             raise LedgerError(f"periods {key} and {next_key} overlap")
-    return _reconcile(db, [(Scope(run_type, start, end), key) for key, start, end in ordered], dagster_run_id)
+    return _reconcile(db, [(Scope(run_type, start, end), key) for key, start, end in ordered], dagster_run_id,
+                      plan=plan)
 
 
 def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
                dagster_run_id: Optional[str], cache: Optional[BalanceCache] = None,
-               anchors: Optional[Sequence] = None) -> list[RunResult]:
+               anchors: Optional[Sequence] = None, plan: Optional[uuid.UUID] = None) -> list[RunResult]:
     from . import expectations  # Great Expectations is slow to import; only runs pay for it.
 
     started = time.monotonic()
@@ -124,7 +125,7 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
                 if scopes[0].audit_checks:
                     verification.prepare(conn, audit_anchors.read() if anchors is None else list(anchors),
                                          settings.audit_archive_dir())
-                counts = findings.write(reader, runs, horizon.previous if horizon else None)
+                counts = findings.write(reader, runs, horizon.previous if horizon else None, plan)
                 if cache is not None and scopes[0].checks_cache:
                     withdraw_settled(conn, cache, run_ids[0])
                 if horizon:
@@ -195,19 +196,6 @@ def withdraw_settled(conn: psycopg.Connection, cache: BalanceCache, run_id: uuid
                if key not in now or (text(now[key].version), text(now[key].balance)) != (version, balance)]
     if settled:
         conn.execute("DELETE FROM reconciliation_items WHERE id = ANY(%s)", (settled,))
-
-
-def check_sight(conn: psycopg.Connection) -> None:
-    problems = []
-    for table, reading_as, system_policy, restrictive in conn.execute(render("checks/sight")):
-        if reading_as != "ledger_system":
-            problems.append(f"reading as {reading_as}, not ledger_system")
-        if not system_policy:
-            problems.append(f"{table} has no ledger_system policy that shows every row")
-        if restrictive:
-            problems.append(f"{table} has {restrictive} restrictive policies that may hide rows")
-    if problems:
-        raise SightError("reconciliation cannot see every row: " + "; ".join(sorted(set(problems))))
 
 
 def summary(scope: Scope, checks: dict[str, CheckOutcome], started: float) -> dict:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from psycopg import sql
 
 from .. import settings
-from . import checkpoints
+from . import backfill_plans, checkpoints
 from .checks import Scope, render
 from .reading import Reader, insert_items
 
@@ -23,10 +23,11 @@ READS_ENTRIES = "transactions_balanced"
 READS_TOTALS = ("debits_equal_credits", "liability_balances_non_negative", "stored_balances_match_entries")
 
 
-def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str | None
-          ) -> dict[uuid.UUID, tuple[int, int]]:
+def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str | None,
+          plan: uuid.UUID | None = None) -> dict[uuid.UUID, tuple[int, int]]:
     """Writes every check's rows for each run, reading the run_totals table built for the batch;
-    returns each run's (accounts checked, transactions checked)."""
+    returns each run's (accounts checked, transactions checked). ``plan``: the fanned-out
+    backfill's plan that holds what moved after the batch's periods (backfill_plans)."""
     checks = runs[0][1].checks
     # The days of the rates and conversion checks are the schedules' days.
     common = {"timezone": settings.timezone(), "reporting_currency": settings.reporting_currency(),
@@ -51,7 +52,7 @@ def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str
         bucket_runs[bucket - 1] = run_id
     full_run, full_watermark = checkpoints.last_full_run(reader)
     placed = {"bounds": bounds, "range_start": bounds[0], "range_end": bounds[-1], "bucket_runs": bucket_runs,
-              "full_run": full_run, "full_watermark": full_watermark, **common}
+              "full_run": full_run, "full_watermark": full_watermark, **backfill_plans.tail(reader, plan, bounds[-1]), **common}
     reader.run.execute("CREATE TEMP TABLE run_windows (run_id uuid, bucket int, period_start timestamptz,"
                        " period_end timestamptz) ON COMMIT DROP")
     with reader.run.cursor().copy("COPY run_windows FROM STDIN") as copy:

@@ -23,8 +23,7 @@ ITEM_ROWS = sql.SQL(
 
 def insert_items(conn: psycopg.Connection, check: str, query: sql.Composable) -> None:
     """Writes a check's rows into reconciliation_items, in the database that computes them."""
-    conn.execute(sql.SQL("INSERT INTO reconciliation_items ({}) {}").format(
-        ITEM_COLUMNS, ITEM_ROWS.format(check=sql.Literal(check), query=query)))
+    Reader(conn).insert_items(check, query)
 
 
 class Reader:
@@ -67,11 +66,15 @@ class Reader:
 
     def insert_items(self, check: str, query: sql.Composable) -> None:
         """Writes the rows of a check that reads the ledger into reconciliation_items."""
+        self.insert(sql.SQL("reconciliation_items ({})").format(ITEM_COLUMNS),
+                    ITEM_ROWS.format(check=sql.Literal(check), query=query))
+
+    def insert(self, table: sql.Composable, query: sql.Composable) -> None:
+        """Writes what ``query`` reads into ``table`` (a name, and its columns if need be) on the primary."""
         if self.on_replica:
-            self._stream(ITEM_ROWS.format(check=sql.Literal(check), query=query),
-                         sql.SQL("COPY reconciliation_items ({}) FROM STDIN").format(ITEM_COLUMNS))
+            self._stream(query, sql.SQL("COPY {} FROM STDIN").format(table))
         else:
-            insert_items(self.run, check, query)
+            self.run.execute(sql.SQL("INSERT INTO {} {}").format(table, query))
 
     def _stream(self, query: sql.Composable, copy_in: sql.Composable) -> None:
         with self.source.cursor().copy(sql.SQL("COPY ({}) TO STDOUT").format(query)) as out, \
