@@ -46,9 +46,15 @@ class FannedOutBackfillConfig(dg.Config):
 
 
 def backfill_chunks(config: FannedOutBackfillConfig) -> list[list[str]]:
-    keys = daily_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(config.first_day, config.last_day))
     if config.chunk_days < 1:
         raise dg.Failure(f"chunk_days must be at least 1, got {config.chunk_days}")
+    for name, key in (("first_day", config.first_day), ("last_day", config.last_day)):
+        if not daily_partitions.has_partition_key(key):
+            raise dg.Failure(f"{name} {key!r} is not a daily_reconciliation partition: a YYYY-MM-DD day from"
+                             f" {daily_partitions.get_first_partition_key()} to the last complete day")
+    keys = daily_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(config.first_day, config.last_day))
+    if not keys:
+        raise dg.Failure(f"first_day {config.first_day} is after last_day {config.last_day}")
     return [keys[i:i + config.chunk_days] for i in range(0, len(keys), config.chunk_days)]
 
 

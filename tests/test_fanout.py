@@ -185,3 +185,13 @@ def test_a_worker_killed_mid_chunk_leaves_its_days_to_a_retry_of_the_backfill(
     assert {(key, status) for key, status, _ in swept} == {(key, "error") for key in lost}
     assert all(error.startswith("abandoned") for _, _, error in swept)
     assert_same_as_single_run(ledger, per_day(ledger, [first.run_id, retry.run_id]), faulty_days)
+
+
+@pytest.mark.parametrize("first, last, says", [
+    ("2026-13-01", "2026-01-02", "first_day '2026-13-01' is not a daily_reconciliation partition"),
+    ("2026-01-01", "2999-01-01", "last_day '2999-01-01' is not a daily_reconciliation partition"),
+    ("2026-01-05", "2026-01-01", "first_day 2026-01-05 is after last_day 2026-01-01"),
+])
+def test_a_backfill_over_days_that_are_not_partitions_is_refused_with_the_reason(first, last, says):
+    with pytest.raises(dg.Failure, match=says):
+        jobs.backfill_chunks(jobs.FannedOutBackfillConfig(first_day=first, last_day=last))
