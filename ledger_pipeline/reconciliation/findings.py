@@ -21,6 +21,8 @@ READS_ENTRIES = "transactions_balanced"
 # These read the run's tables of totals with the accounts as the run's snapshot has them: a
 # replica's accounts are mirrored onto the primary for them.
 READS_TOTALS = ("debits_equal_credits", "liability_balances_non_negative", "stored_balances_match_entries")
+# Checks of single transactions, one form for every kind of run (sql/checks/transactions).
+PER_TRANSACTION = ("fx_conversions_consistent", "vat_matches_rate")
 
 
 def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str | None,
@@ -35,7 +37,10 @@ def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str
     if not runs[0][1].is_period:
         [(run_id, scope)] = runs
         kind = {name: "audit" if name in scope.audit_checks else "ledger" for name in checks}
-        _write(reader, checks, lambda name: render(f"checks/{kind[name]}/{name}", run_id=run_id, **common))
+        # To the checks of single transactions, the whole ledger is one period.
+        whole = {"bounds": ["-infinity", "infinity"], "bucket_runs": [run_id], "range_start": "-infinity",
+                 "range_end": "infinity"}
+        _write(reader, checks, lambda name: render(_path(kind[name], name), run_id=run_id, **whole, **common))
         if not scope.ledger_checks:  # the audit checks alone: audit_trail_complete covers every row
             return {run_id: reader.run.execute(
                 "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM transactions)").fetchone()}
@@ -60,10 +65,14 @@ def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str
             copy.write_row((run_id, bucket_of[run_id], scope.period_start, scope.period_end))
     reader.run.execute("ANALYZE run_windows")
     reader.materialize("run_period_totals", render("checks/periods/period_totals", **placed))
-    _write(reader, checks, lambda name: render(f"checks/periods/{name}", **placed))
+    _write(reader, checks, lambda name: render(_path("periods", name), **placed))
     transactions = dict(reader.execute(render("checks/periods/transactions_checked", **placed)).fetchall())
     return {run_id: (accounts, transactions.get(bucket_of[run_id], 0))
             for run_id, accounts in reader.run.execute(render("checks/periods/accounts_checked", **placed))}
+
+
+def _path(kind: str, check: str) -> str:
+    return f"checks/transactions/{check}" if check in PER_TRANSACTION else f"checks/{kind}/{check}"
 
 
 def _write(reader: Reader, checks: Sequence[str], query: Callable[[str], sql.Composable]) -> None:
