@@ -1,6 +1,8 @@
 """Dagster jobs, and the ops of the one op job (the fanned-out backfill)."""
 
+import datetime as dt
 import uuid
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 from dagster_celery.tags import DAGSTER_CELERY_QUEUE_TAG
@@ -48,10 +50,15 @@ class FannedOutBackfillConfig(dg.Config):
 def backfill_chunks(config: FannedOutBackfillConfig) -> list[list[str]]:
     if config.chunk_days < 1:
         raise dg.Failure(f"chunk_days must be at least 1, got {config.chunk_days}")
+    first = daily_partitions.get_first_partition_key()
+    today = dt.datetime.now(ZoneInfo(daily_partitions.timezone)).date().isoformat()
     for name, key in (("first_day", config.first_day), ("last_day", config.last_day)):
-        if not daily_partitions.has_partition_key(key):
-            raise dg.Failure(f"{name} {key!r} is not a daily_reconciliation partition: a YYYY-MM-DD day from"
-                             f" {daily_partitions.get_first_partition_key()} to the last complete day")
+        try:
+            dt.date.fromisoformat(key)
+        except ValueError:
+            raise dg.Failure(f"{name} must be a day like {first}, got {key!r}") from None
+        if not first <= key <= today:
+            raise dg.Failure(f"{name} {key} is outside the daily partitions, {first} to today ({today})")
     keys = daily_partitions.get_partition_keys_in_range(dg.PartitionKeyRange(config.first_day, config.last_day))
     if not keys:
         raise dg.Failure(f"first_day {config.first_day} is after last_day {config.last_day}")
@@ -113,12 +120,24 @@ def fanned_out_backfill() -> dg.JobDefinition:
     return job
 
 
+PRELOAD_GX = "ledger_pipeline.reconciliation.expectations"  # by name: importing it imports GX
+
+
 def _executor() -> dg.ExecutorDefinition:
     if settings.executor() == "celery":
         from dagster_celery import celery_executor
 
         return celery_executor.configured({"broker": settings.celery_broker(), "backend": "rpc://"})
-    return dg.multiprocess_executor
+    # Spawned, each step is a fresh interpreter that imports Dagster, this code location and Great
+    # Expectations (seconds); forked from a server that imported them once, it starts at once.
+    # Nothing they import starts a thread or opens a connection, so the fork is safe.
+    return dg.multiprocess_executor.configured(
+        lambda config: {"max_concurrent": config["max_concurrent"],
+                        "start_method": {"forkserver": {"preload_modules": [__name__, PRELOAD_GX]}}},
+        config_schema={"max_concurrent": dg.Field(int, default_value=0,
+                                                  description="Steps at once; 0: one per CPU.")},
+        name="multiprocess_forkserver",
+    )
 
 
 fanned_out_backfill_job = fanned_out_backfill()

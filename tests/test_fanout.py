@@ -188,8 +188,9 @@ def test_a_worker_killed_mid_chunk_leaves_its_days_to_a_retry_of_the_backfill(
 
 
 @pytest.mark.parametrize("first, last, says", [
-    ("2026-13-01", "2026-01-02", "first_day '2026-13-01' is not a daily_reconciliation partition"),
-    ("2026-01-01", "2999-01-01", "last_day '2999-01-01' is not a daily_reconciliation partition"),
+    ("2026-13-01", "2026-01-02", "first_day must be a day like 2026-01-01, got '2026-13-01'"),
+    ("1999-12-31", "2026-01-02", "first_day 1999-12-31 is outside the daily partitions, 2026-01-01 to today"),
+    ("2026-01-01", "2999-01-01", "last_day 2999-01-01 is outside the daily partitions"),
     ("2026-01-05", "2026-01-01", "first_day 2026-01-05 is after last_day 2026-01-01"),
 ])
 def test_a_backfill_over_days_that_are_not_partitions_is_refused_with_the_reason(first, last, says):
