@@ -130,12 +130,18 @@ def _executor() -> dg.ExecutorDefinition:
         return celery_executor.configured({"broker": settings.celery_broker(), "backend": "rpc://"})
     # Spawned, each step is a fresh interpreter that imports Dagster, this code location and Great
     # Expectations (seconds); forked from a server that imported them once, it starts at once.
-    # Nothing they import starts a thread or opens a connection, so the fork is safe.
+    # Nothing they import starts a thread or opens a connection, so the fork is safe; spawning
+    # stays a setting, should a library added later not be.
     return dg.multiprocess_executor.configured(
         lambda config: {"max_concurrent": config["max_concurrent"],
-                        "start_method": {"forkserver": {"preload_modules": [__name__, PRELOAD_GX]}}},
-        config_schema={"max_concurrent": dg.Field(int, default_value=0,
-                                                  description="Steps at once; 0: one per CPU.")},
+                        "start_method": {"forkserver": {"preload_modules": [__name__, PRELOAD_GX]}}
+                        if config["forkserver"] else {"spawn": {}}},
+        config_schema={
+            "max_concurrent": dg.Field(int, default_value=0, description="Steps at once; 0: one per CPU."),
+            "forkserver": dg.Field(bool, default_value=True,
+                                   description="Fork steps from a server that has imported the code location;"
+                                               " false: a fresh interpreter per step."),
+        },
         name="multiprocess_forkserver",
     )
 
