@@ -69,7 +69,7 @@ def fanned_out_backfill() -> dg.JobDefinition:
     """The job that reconciles a range of days split into chunks that run in parallel, each a
     one-pass reconcile_windows over its days in its own step, recording what a single-run backfill
     records (one 'backfill' row per day). A plan made first holds what moved after each chunk's
-    end, so the chunks together read each entry once (backfill_plans). Steps run on the executor
+    end, so each chunk reads only its own days' entries (backfill_plans). Steps run on the executor
     LEDGER_EXECUTOR names: worker processes beside the run (multiprocess, no broker), or Celery
     workers listening on LEDGER_CELERY_QUEUE. A function, so Celery workers rebuild it with their
     own settings."""
