@@ -4,7 +4,7 @@ moved after each chunk's end, read in one pass before the chunks start.
 A period run takes balances back to its days' ends by what moved after them. A chunk that read
 that itself would read every entry from its first day on, so N chunks would read the ledger about
 N/2 times; with the plan, the ledger is read about twice whatever N is: once by the plan, once by
-the chunks, each its own days and one row per account of the plan. The plan counts the entries
+the chunks, each its own days and the plan's row per account. The plan counts the entries
 that arrived below its watermark; a chunk adds those that arrived since, so a posting made while
 the backfill runs is not missed.
 """
@@ -53,13 +53,12 @@ def tail(reader: Reader, plan_id: Optional[uuid.UUID], range_end: dt.datetime) -
     from that end on, all of them."""
     if plan_id is not None:
         row = reader.execute(sql.SQL(
-            "SELECT watermark::text FROM backfill_plans WHERE id = {} AND {} = ANY(chunk_ends)"
-            " AND pg_snapshot_xmin(pg_current_snapshot()) >= watermark").format(sql.Literal(plan_id),
-                                                                                 sql.Literal(range_end))
-        ).fetchone()
+            "SELECT watermark::text, array_position(chunk_ends, {end}) FROM backfill_plans"
+            " WHERE id = {plan} AND {end} = ANY(chunk_ends) AND pg_snapshot_xmin(pg_current_snapshot()) >= watermark"
+        ).format(plan=sql.Literal(plan_id), end=sql.Literal(range_end))).fetchone()
         if row:
-            return {"plan_id": plan_id, "tail_watermark": row[0]}
-    return {"plan_id": None, "tail_watermark": checkpoints.NO_CHECKPOINT}
+            return {"plan_id": plan_id, "tail_watermark": row[0], "tail_index": row[1]}
+    return {"plan_id": None, "tail_watermark": checkpoints.NO_CHECKPOINT, "tail_index": 1}
 
 
 def drop(db: LedgerDatabase, plan_id: uuid.UUID) -> None:

@@ -1,10 +1,11 @@
 -- A fanned-out backfill's plan (migration 015): one pass over the entries from the first chunk's
 -- end on, counting only those that arrived below {watermark}, which no transaction still running
--- can add to. Per account and chunk end ({ends}, in order), what the account's entries moved
--- from that end on, so a chunk reads one row per account. The pass sums each account's entries
--- per span between two ends (width_bucket; from the last end on is the last span), then adds the
--- spans up from the last: a span with no entries of the account shares the total of the next
--- span that has some. Written in the primary key's order, so its index grows at one edge.
+-- can add to. One row per account: element k of its arrays is what its entries moved from the
+-- k-th chunk end ({ends}, in order) on; an element past the end of the arrays is nothing. The
+-- pass sums each account's entries per span between two ends (width_bucket; from the last end
+-- on is the last span), then adds the spans up from the last: a span with no entries of the
+-- account shares the total of the next span that has some. Written in the primary key's order,
+-- so its index grows at one edge.
 WITH spans AS (
     SELECT
         account_id,
@@ -26,10 +27,10 @@ WITH spans AS (
 )
 SELECT
     {plan_id}::uuid AS plan_id,
-    ({ends}::timestamptz[])[k] AS starts_at,
     s.account_id,
-    s.debits,
-    s.credits
+    array_agg(s.debits ORDER BY k) AS debits,
+    array_agg(s.credits ORDER BY k) AS credits
 FROM from_span_on s
 CROSS JOIN LATERAL generate_series(s.earlier_span + 1, s.span) AS k
-ORDER BY 2, 3
+GROUP BY s.account_id
+ORDER BY s.account_id

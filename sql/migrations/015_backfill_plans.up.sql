@@ -16,15 +16,15 @@ CREATE TABLE backfill_plans (
     created_at     timestamptz   NOT NULL DEFAULT now()
 );
 
--- What each account's entries that arrived below the plan's watermark moved from starts_at (one
--- of the plan's chunk ends) on. No row: nothing.
+-- Per account, what its entries that arrived below the plan's watermark moved from each of the
+-- plan's chunk ends on: element k from chunk_ends[k] on (past the arrays' end: nothing). One row
+-- per account rather than per account and chunk end: the plan writes as few rows as it can.
 CREATE TABLE backfill_tails (
-    plan_id    uuid        NOT NULL REFERENCES backfill_plans (id) ON DELETE CASCADE,
-    starts_at  timestamptz NOT NULL,
-    account_id uuid        NOT NULL,
-    debits     numeric     NOT NULL,
-    credits    numeric     NOT NULL,
-    PRIMARY KEY (plan_id, starts_at, account_id)
+    plan_id    uuid      NOT NULL REFERENCES backfill_plans (id) ON DELETE CASCADE,
+    account_id uuid      NOT NULL,
+    debits     numeric[] NOT NULL,
+    credits    numeric[] NOT NULL,
+    PRIMARY KEY (plan_id, account_id)
 );
 
 GRANT SELECT, INSERT, DELETE ON backfill_plans, backfill_tails TO ledger_system;

@@ -6,15 +6,15 @@
 -- A balance as of a period's end is the account's total less what its entries in later buckets
 -- moved, so the last bucket (width_bucket's for the last bound and beyond) holds each account's
 -- tail: what moved from the last period's end on. That is the entries after {range_end}, or,
--- when a fanned-out backfill's plan {plan_id} holds tails from that end (migration 015), the
--- plan's total of those that arrived below its watermark plus those that arrived since
--- ({tail_watermark}; '0' without a plan).
+-- when a fanned-out backfill's plan {plan_id} holds tails from that end (its {tail_index}-th,
+-- migration 015), the plan's total of those that arrived below its watermark plus those that
+-- arrived since ({tail_watermark}; '0' without a plan).
 WITH tail AS (
     SELECT account_id, sum(debits) AS debits, sum(credits) AS credits
     FROM (
-        SELECT account_id, debits, credits
+        SELECT account_id, coalesce(debits[{tail_index}], 0) AS debits, coalesce(credits[{tail_index}], 0) AS credits
         FROM backfill_tails
-        WHERE plan_id = {plan_id} AND starts_at = {range_end}
+        WHERE plan_id = {plan_id}
         UNION ALL
         SELECT
             account_id,
