@@ -57,7 +57,8 @@ def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str
         bucket_runs[bucket - 1] = run_id
     full_run, full_watermark = checkpoints.last_full_run(reader)
     placed = {"bounds": bounds, "range_start": bounds[0], "range_end": bounds[-1], "bucket_runs": bucket_runs,
-              "full_run": full_run, "full_watermark": full_watermark, **backfill_plans.tail(reader, plan, bounds[-1]), **common}
+              "full_run": full_run, "full_watermark": full_watermark,
+              **backfill_plans.tail(reader, plan, bounds[-1]), **common}
     reader.run.execute("CREATE TEMP TABLE run_windows (run_id uuid, bucket int, period_start timestamptz,"
                        " period_end timestamptz) ON COMMIT DROP")
     with reader.run.cursor().copy("COPY run_windows FROM STDIN") as copy:
