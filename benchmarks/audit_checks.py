@@ -22,9 +22,9 @@ from psycopg import sql
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.suite import LEDGER_RUN, Scratch, build_ledger, log, passed, seconds, side_by_side  # noqa: E402
-from ledger_pipeline import settings  # noqa: E402
 from ledger_pipeline.audit import verification  # noqa: E402
-from ledger_pipeline.db import LedgerDatabase  # noqa: E402
+from ledger_pipeline.platform import settings  # noqa: E402
+from ledger_pipeline.platform.db import LedgerDatabase, database_url  # noqa: E402
 from ledger_pipeline.reconciliation import Scope, reconcile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -71,7 +71,7 @@ def main() -> None:
     parser.add_argument("--work-mem", default="64MB")
     args = parser.parse_args()
 
-    with Scratch(settings.database_url(), args.work_mem) as scratch:
+    with Scratch(database_url(), args.work_mem) as scratch:
         after = scratch.create("ledger_bench_audit_after")
         log(f"{args.entries:,} entries: building")
         build_ledger(after, args.entries)

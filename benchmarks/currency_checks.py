@@ -21,8 +21,8 @@ from pathlib import Path
 import psycopg
 
 from benchmarks.suite import DAY, T0, Scratch, build_ledger, log, passed, post_new_deposits, seconds, side_by_side
-from ledger_pipeline import settings, tax, trial_balance
-from ledger_pipeline.db import LedgerDatabase
+from ledger_pipeline.ledger import tax, trial_balance
+from ledger_pipeline.platform.db import LedgerDatabase, database_url
 from ledger_pipeline.reconciliation import Scope, reconcile
 
 SECTION = "## Currency, tax and cache checks"
@@ -112,7 +112,7 @@ def main() -> None:
     parser.add_argument("--work-mem", default="64MB")
     parser.add_argument("--write", type=Path)
     args = parser.parse_args()
-    with Scratch(settings.database_url(), args.work_mem) as scratch:
+    with Scratch(database_url(), args.work_mem) as scratch:
         empty = measure_empty(scratch, args)
         sizes = {n: measure(scratch, n, args) for n in map(int, args.entries.split(","))}
         with psycopg.connect(scratch.admin) as conn:

@@ -33,9 +33,10 @@ os.environ["LEDGER_PARTITIONS_START"] = "2025-01-01"  # the synthetic history's 
 import dagster as dg  # noqa: E402
 import psycopg  # noqa: E402
 
-from ledger_pipeline import jobs, settings  # noqa: E402
-from ledger_pipeline.db import LedgerDatabase  # noqa: E402
-from ledger_pipeline.migrations import Runner  # noqa: E402
+from ledger_pipeline.defs.reconciliation import backfill_job
+from ledger_pipeline.platform import settings  # noqa: E402
+from ledger_pipeline.platform.db import LedgerDatabase, database_url  # noqa: E402
+from ledger_pipeline.platform.migrations import Runner  # noqa: E402
 from ledger_pipeline.reconciliation import Scope, backfill_plans, reconcile, reconcile_windows  # noqa: E402
 from ledger_pipeline.reconciliation.checks import LEDGER_CHECKS  # noqa: E402
 
@@ -52,7 +53,7 @@ READS = ("SELECT blks_hit + blks_read, tup_returned + tup_fetched FROM pg_stat_d
 
 def backfill(url: str, instance: dg.DagsterInstance, workers: int, chunk_days: int, forkserver: bool) -> None:
     first, last = (T0 - 365 * DAY).date().isoformat(), (T0 - DAY).date().isoformat()
-    result = dg.execute_job(dg.reconstructable(jobs.fanned_out_backfill), instance=instance, run_config={
+    result = dg.execute_job(dg.reconstructable(backfill_job.fanned_out_backfill), instance=instance, run_config={
         "ops": {"plan_chunks": {"config": {"first_day": first, "last_day": last, "chunk_days": chunk_days}}},
         "resources": {"ledger_db": {"config": {"url": url}}},
         "execution": {"config": {"max_concurrent": workers, "forkserver": forkserver}},
@@ -144,7 +145,7 @@ def main() -> None:
     args = parser.parse_args()
     chunkings = [int(days) for days in args.chunk_days.split(",")]
 
-    server = os.environ.get(settings.DATABASE_URL_VAR) or settings.database_url()
+    server = os.environ.get(settings.DATABASE_URL_VAR) or database_url()
     pair = StreamingPair(binaries_for(server))
     try:
         with psycopg.connect(pair.primary_url(), autocommit=True) as conn:

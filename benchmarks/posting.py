@@ -31,10 +31,9 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from ledger_pipeline import settings
-from ledger_pipeline.db import LedgerDatabase
-from ledger_pipeline.ledger import Entry, post_transaction
-from ledger_pipeline.migrations import Runner
+from ledger_pipeline.ledger.posting import Entry, post_transaction
+from ledger_pipeline.platform.db import LedgerDatabase, database_url
+from ledger_pipeline.platform.migrations import Runner
 
 SYNTHETIC_LEDGER = """
 INSERT INTO accounts (user_id, code, name, account_type, currency)
@@ -159,7 +158,7 @@ def main() -> None:
                         help="also measure, in the same rounds, a copy with migration VERSION and newer rolled back")
     args = parser.parse_args()
 
-    server = settings.database_url()
+    server = database_url()
     admin = urlunsplit(urlsplit(server)._replace(path="/postgres"))
     name = "ledger_benchmark_posting"
     schemas = {"as migrated": name} | ({f"before {args.before}": f"{name}_before"} if args.before else {})

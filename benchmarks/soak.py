@@ -43,11 +43,12 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from alert_receiver import AlertReceiver, closed_port  # noqa: E402  (a loopback webhook, shared with the tests)
 
-from ledger_pipeline import embedded  # noqa: E402
-from ledger_pipeline.db import LedgerDatabase  # noqa: E402
-from ledger_pipeline.faults import inject  # noqa: E402
-from ledger_pipeline.ledger import CURRENCIES, Entry, post_transaction, write_demo_data  # noqa: E402
-from ledger_pipeline.migrations import Runner  # noqa: E402
+from ledger_pipeline.ledger.demo import CURRENCIES, write_demo_data
+from ledger_pipeline.ledger.faults import inject  # noqa: E402
+from ledger_pipeline.ledger.posting import Entry, post_transaction  # noqa: E402
+from ledger_pipeline.platform import embedded  # noqa: E402
+from ledger_pipeline.platform.db import LedgerDatabase  # noqa: E402
+from ledger_pipeline.platform.migrations import Runner  # noqa: E402
 
 CLI = str(Path(sys.executable).parent / "ledger-pipeline")
 LONG_LIVED = {"webserver": "dagster_webserver", "daemon": "dagster._daemon", "code server": "code-server start",

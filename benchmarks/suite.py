@@ -26,10 +26,9 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 import psycopg
 from psycopg import sql
 
-from ledger_pipeline import settings
-from ledger_pipeline.db import LedgerDatabase
-from ledger_pipeline.migrations import Runner
 from ledger_pipeline.audit import seals
+from ledger_pipeline.platform.db import LedgerDatabase, database_url
+from ledger_pipeline.platform.migrations import Runner
 from ledger_pipeline.reconciliation import RunResult, Scope, reconcile, reconcile_windows
 from ledger_pipeline.reconciliation.checks import AUDIT_CHECKS, LEDGER_CHECKS
 
@@ -170,7 +169,7 @@ JOIN accounts c ON c.code = 'CASH-' || w.currency
 
 PEAK_MEMORY = """
 import resource, sys
-from ledger_pipeline.db import LedgerDatabase
+from ledger_pipeline.platform.db import LedgerDatabase
 from ledger_pipeline.reconciliation import Scope, reconcile
 result = reconcile(LedgerDatabase(sys.argv[1]), Scope("manual"))
 print(result.status, result.row["mismatch_count"], resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
@@ -449,7 +448,7 @@ def main() -> None:
     parser.add_argument("--write", type=Path, help="replace the reconciliation section of this file")
     args = parser.parse_args()
 
-    with Scratch(settings.database_url(), args.work_mem) as scratch:
+    with Scratch(database_url(), args.work_mem) as scratch:
         log("fixed overhead")
         fixed = measure_fixed(scratch, args.repeat)
         sizes = {n: measure_size(scratch, n, args) for n in map(int, args.entries.split(","))}

@@ -10,14 +10,16 @@ from pathlib import Path
 
 import psycopg
 
-from . import fx, settings
 from .audit import anchors, lifecycle, seals
-from .balance_cache import BalanceCache
-from .db import LedgerDatabase
-from .errors import LedgerError
-from .faults import FAULTS, inject
-from .ledger import ledger_is_empty, write_demo_data
-from .migrations import Runner
+from .defs.audit import dagster_anchors
+from .ledger import fx
+from .ledger.balance_cache import BalanceCache
+from .ledger.demo import ledger_is_empty, write_demo_data
+from .ledger.faults import FAULTS, inject
+from .platform import settings
+from .platform.db import LedgerDatabase
+from .platform.errors import LedgerError
+from .platform.migrations import Runner
 from .reconciliation import RUN_TYPES, Scope, reconcile
 from .reconciliation.checks import AUDIT_CHECKS, describe_period
 from .reconciliation.recorder import INTERRUPTED, history, run_with_items, sweep_abandoned
@@ -117,7 +119,7 @@ def cmd_setup(args, db: LedgerDatabase) -> int:
 
 
 def cmd_start(args, db: LedgerDatabase) -> int:
-    from .dev import run_dagster
+    from .platform.dev import run_dagster
 
     cmd_setup(args, db)
     db.close()
@@ -131,7 +133,7 @@ def cmd_start(args, db: LedgerDatabase) -> int:
 
 
 def cmd_dagster(args, db: LedgerDatabase) -> int:
-    from .dev import dagster_command
+    from .platform.dev import dagster_command
 
     return dagster_command(db.database_url(), args.dagster_args)
 
@@ -152,7 +154,7 @@ def cmd_reconcile(args, db: LedgerDatabase) -> int:
     else:
         scope = Scope(args.type, args.period_start, args.period_end)
     result = reconcile(db, scope, cache=BalanceCache.from_settings(),
-                       anchors=anchors.read(dagster_instance(db)) if scope.audit_checks else None)
+                       anchors=dagster_anchors.read(dagster_instance(db)) if scope.audit_checks else None)
     show_run(db, result.run_id, args.json)
     return EXIT_CODES[result.status]
 
@@ -221,7 +223,7 @@ def dagster_instance(db: LedgerDatabase):
     `start` runs, with its DAGSTER_PG_URL defaulting the same way)."""
     if not os.environ.get("DAGSTER_HOME"):
         return None
-    from .dev import dagster_env
+    from .platform.dev import dagster_env
 
     os.environ.update(dagster_env(db.database_url()))
     import dagster as dg
@@ -237,7 +239,7 @@ def cmd_audit_seal(args, db: LedgerDatabase) -> int:
     anchors.append_to_file([new])
     instance = dagster_instance(db)
     if instance is not None:
-        anchors.report_to_dagster(instance, [new], new)
+        dagster_anchors.report(instance, [new], new)
     print(f"seal {new.seal_no}: {new.row_count} audit rows (txid {new.from_txid} to {new.to_txid}), hash {new.hash}")
     places = [str(p) for p in [settings.audit_anchor_file()] if p] + (["Dagster"] if instance is not None else [])
     print(f"anchored in: {', '.join(places)}" if places else
@@ -246,7 +248,7 @@ def cmd_audit_seal(args, db: LedgerDatabase) -> int:
 
 
 def cmd_audit_verify(args, db: LedgerDatabase) -> int:
-    found = anchors.read(dagster_instance(db))
+    found = dagster_anchors.read(dagster_instance(db))
     result = reconcile(db, Scope("manual", checks=AUDIT_CHECKS), anchors=found)
     show_run(db, result.run_id, args.json)
     if not args.json:

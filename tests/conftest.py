@@ -15,10 +15,10 @@ import psycopg
 import pytest
 from psycopg import sql
 
-from ledger_pipeline import embedded
-from ledger_pipeline.db import LedgerDatabase
-from ledger_pipeline.ledger import Entry, post_transaction
-from ledger_pipeline.migrations import Runner
+from ledger_pipeline.ledger.posting import Entry, post_transaction
+from ledger_pipeline.platform import embedded
+from ledger_pipeline.platform.db import LedgerDatabase
+from ledger_pipeline.platform.migrations import Runner
 
 APP_LOGIN = "ledger_test_app"  # the user-facing application's login: a member of ledger_app only
 SYSTEM_LOGIN = "ledger_test_system"  # a system worker's login: a member of ledger_system only

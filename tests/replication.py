@@ -13,7 +13,7 @@ from pathlib import Path
 
 import psycopg
 
-from ledger_pipeline import embedded
+from ledger_pipeline.platform import embedded
 
 SYSTEM_BINARIES = Path("/usr/lib/postgresql")
 

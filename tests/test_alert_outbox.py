@@ -4,15 +4,15 @@ back; an alert the channel keeps refusing holds up none of the others."""
 import dagster as dg
 import psycopg
 import pytest
-
 from alert_receiver import AlertReceiver, closed_port
-from ledger_pipeline import alert_outbox
-from ledger_pipeline.alerts import Alert
+
+from ledger_pipeline.alerting import outbox as alert_outbox
+from ledger_pipeline.alerting.messages import Alert
 from ledger_pipeline.definitions import defs
-from ledger_pipeline.faults import inject
-from ledger_pipeline.ledger import write_demo_data
-from ledger_pipeline.resources import LedgerResource
-from ledger_pipeline.sensors import reconciliation_alerts
+from ledger_pipeline.defs.alerting.sensors import reconciliation_alerts
+from ledger_pipeline.defs.resources import LedgerResource
+from ledger_pipeline.ledger.demo import write_demo_data
+from ledger_pipeline.ledger.faults import inject
 
 
 @pytest.fixture

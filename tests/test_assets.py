@@ -1,7 +1,7 @@
 import dagster as dg
 
-from ledger_pipeline.assets import ledger_schema
-from ledger_pipeline.resources import LedgerResource
+from ledger_pipeline.defs.ledger.assets import ledger_schema
+from ledger_pipeline.defs.resources import LedgerResource
 
 
 def test_materializing_ledger_schema_applies_pending_migrations(empty_db_url):

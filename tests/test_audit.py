@@ -1,8 +1,7 @@
 
 import psycopg
 import pytest
-
-from conftest import add_account, with_user, APP_LOGIN, SYSTEM_LOGIN
+from conftest import APP_LOGIN, SYSTEM_LOGIN, add_account, with_user
 
 
 def audit_rows(ledger, since: int = 0) -> list[dict]:

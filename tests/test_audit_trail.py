@@ -11,20 +11,22 @@ import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-
 from conftest import add_account
 from test_cli import run
 from test_dagster import full_resources
-from ledger_pipeline.assets import audit_log_partitions, audit_seals, full_reconciliation
-from ledger_pipeline.audit import anchors, archives, lifecycle, seals
-from ledger_pipeline.db import LedgerDatabase
-from ledger_pipeline.errors import LedgerError
-from ledger_pipeline.ledger import Entry, post_transaction
-from ledger_pipeline.migrations import MigrationError, Runner
+
+from ledger_pipeline.audit import archives, lifecycle, seals
+from ledger_pipeline.defs.audit import dagster_anchors
+from ledger_pipeline.defs.audit.assets import audit_log_partitions, audit_seals
+from ledger_pipeline.defs.reconciliation.assets import full_reconciliation
+from ledger_pipeline.defs.resources import LedgerResource
+from ledger_pipeline.ledger.posting import Entry, post_transaction
+from ledger_pipeline.platform.db import LedgerDatabase
+from ledger_pipeline.platform.errors import LedgerError
+from ledger_pipeline.platform.migrations import MigrationError, Runner
 from ledger_pipeline.reconciliation import Scope, reconcile
 from ledger_pipeline.reconciliation.checks import AUDIT_CHECKS
 from ledger_pipeline.reconciliation.recorder import run_with_items
-from ledger_pipeline.resources import LedgerResource
 
 
 def deposit(db, cash, wallet, amount=10):
@@ -124,7 +126,7 @@ def test_rewriting_the_log_and_every_seal_is_caught_by_the_anchors(ledger, ledge
         for _ in range(2):
             deposit(ledger, two_users.cash, two_users.wallet_a)
             assert dg.materialize([audit_seals], resources=resources, instance=instance).success
-        kept = anchors.read(instance)
+        kept = dagster_anchors.read(instance)
         assert sorted((a.seal_no, a.source) for a in kept) == sorted(
             (n, source) for n in (1, 2) for source in ("dagster", str(tmp_path / "anchors.jsonl")))
 

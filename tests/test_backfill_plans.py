@@ -5,9 +5,10 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-
 from test_checkpoints import DAY, day, dipping_wallet, from_scratch, midnight, one_sided, recorded
-from ledger_pipeline.ledger import Entry, post_transaction, write_demo_data
+
+from ledger_pipeline.ledger.demo import write_demo_data
+from ledger_pipeline.ledger.posting import Entry, post_transaction
 from ledger_pipeline.reconciliation import Scope, backfill_plans, reconcile, reconcile_windows
 
 

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from ledger_pipeline.balance_cache import BalanceCache, posting
-from ledger_pipeline.ledger import Entry, post_transaction
+from ledger_pipeline.ledger.balance_cache import BalanceCache, posting
+from ledger_pipeline.ledger.posting import Entry, post_transaction
 from ledger_pipeline.reconciliation import Scope, reconcile
 
 REDIS_URL = "redis://127.0.0.1:6379/0"

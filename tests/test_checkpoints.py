@@ -7,10 +7,11 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-
 from conftest import SYSTEM_LOGIN, add_account, with_user
-from ledger_pipeline.errors import LedgerError
-from ledger_pipeline.ledger import Entry, post_transaction, write_demo_data
+
+from ledger_pipeline.ledger.demo import write_demo_data
+from ledger_pipeline.ledger.posting import Entry, post_transaction
+from ledger_pipeline.platform.errors import LedgerError
 from ledger_pipeline.reconciliation import Scope, reconcile, reconcile_windows
 from ledger_pipeline.reconciliation.late_arrivals import find_stale
 from ledger_pipeline.reconciliation.recorder import SAMPLE_SIZE, run_with_items

@@ -11,16 +11,16 @@ import dagster as dg
 import psutil
 import psycopg
 import yaml
+from alert_receiver import AlertReceiver
 from dagster._core.scheduler.instigation import TickStatus
 from dagster_graphql import DagsterGraphQLClient
-
-from alert_receiver import AlertReceiver
-from ledger_pipeline import settings
-from ledger_pipeline.ledger import write_demo_data
-from ledger_pipeline.run_launcher import _worker
 from test_cli import CLI
 from test_end_to_end import answering, free_port, pipeline_env, wait_for
 from test_shutdown import reconciliation_of, waiting_on_a_lock
+
+from ledger_pipeline.defs.run_launcher import _worker
+from ledger_pipeline.ledger.demo import write_demo_data
+from ledger_pipeline.platform import dev
 
 
 def test_a_killed_run_is_failed_by_run_monitoring_closed_by_the_next_run_and_alerted_once(
@@ -30,7 +30,7 @@ def test_a_killed_run_is_failed_by_run_monitoring_closed_by_the_next_run_and_ale
     env = pipeline_env(ledger_url, databases, tmp_path)
     home = tmp_path / "dagster_home"
     home.mkdir()
-    config = yaml.safe_load((settings.PROJECT_DIR / "dagster.yaml").read_text())
+    config = yaml.safe_load(dev.INSTANCE_CONFIG.read_text())
     config["run_monitoring"]["poll_interval_seconds"] = 1
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     receiver = AlertReceiver().start()

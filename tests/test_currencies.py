@@ -3,7 +3,7 @@
 import psycopg
 import pytest
 
-from ledger_pipeline.currencies import iso4217_rows
+from ledger_pipeline.ledger.currencies import iso4217_rows
 
 
 def test_migration_rows_are_the_iso4217_packages(ledger):

@@ -10,15 +10,22 @@ import pytest
 from aiosmtpd.controller import Controller
 from dagster._core.storage.tags import BACKFILL_ID_TAG
 
-from ledger_pipeline.assets import daily_reconciliation, full_reconciliation
 from ledger_pipeline.definitions import defs
-from ledger_pipeline.faults import inject
-from ledger_pipeline.ledger import Entry, post_transaction, write_demo_data
+from ledger_pipeline.defs.alerting.sensors import reconciliation_alerts
+from ledger_pipeline.defs.reconciliation.assets import daily_reconciliation, full_reconciliation
+from ledger_pipeline.defs.reconciliation.sensors import (
+    ESCALATED_FROM_TAG,
+    REASON_TAG,
+    STALE_RUN_TAG,
+    escalate_failed_hourly_check,
+    reconcile_late_arrivals,
+)
+from ledger_pipeline.defs.resources import BalanceCacheResource, LedgerResource
+from ledger_pipeline.ledger.demo import write_demo_data
+from ledger_pipeline.ledger.faults import inject
+from ledger_pipeline.ledger.posting import Entry, post_transaction
 from ledger_pipeline.reconciliation.checks import CHECK_NAMES
 from ledger_pipeline.reconciliation.recorder import history
-from ledger_pipeline.resources import BalanceCacheResource, LedgerResource
-from ledger_pipeline.sensors import (ESCALATED_FROM_TAG, REASON_TAG, STALE_RUN_TAG, escalate_failed_hourly_check,
-                                     reconcile_late_arrivals, reconciliation_alerts)
 
 
 @pytest.fixture

@@ -10,18 +10,19 @@ import threading
 import dagster as dg
 import psycopg
 import pytest
-
 from alert_receiver import AlertReceiver
-from ledger_pipeline import embedded
-from ledger_pipeline.db import LedgerDatabase, create_database
-from ledger_pipeline.definitions import defs
-from ledger_pipeline.ledger import write_demo_data
-from ledger_pipeline.migrations import Runner
-from ledger_pipeline.reconciliation.recorder import history
-from ledger_pipeline.resources import LedgerResource
-from ledger_pipeline.sensors import reconciliation_alerts
 from test_end_to_end import wait_for
 from test_shutdown import waiting_on_a_lock
+
+from ledger_pipeline.definitions import defs
+from ledger_pipeline.defs.alerting.sensors import reconciliation_alerts
+from ledger_pipeline.defs.resources import LedgerResource
+from ledger_pipeline.ledger.demo import write_demo_data
+from ledger_pipeline.platform import embedded
+from ledger_pipeline.platform.connections import create_database
+from ledger_pipeline.platform.db import LedgerDatabase
+from ledger_pipeline.platform.migrations import Runner
+from ledger_pipeline.reconciliation.recorder import history
 
 
 @pytest.fixture

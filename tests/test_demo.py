@@ -1,4 +1,4 @@
-from ledger_pipeline.ledger import ledger_is_empty, write_demo_data
+from ledger_pipeline.ledger.demo import ledger_is_empty, write_demo_data
 
 
 def test_demo_ledger_is_plausible_and_consistent(ledger):

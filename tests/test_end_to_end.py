@@ -8,9 +8,9 @@ from urllib.parse import urlsplit
 
 import psutil
 from dagster_graphql import DagsterGraphQLClient
-
 from test_cli import CLI
-from ledger_pipeline.ledger import write_demo_data
+
+from ledger_pipeline.ledger.demo import write_demo_data
 from ledger_pipeline.reconciliation.recorder import history
 
 

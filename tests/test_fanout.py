@@ -15,10 +15,11 @@ import dagster as dg
 import psutil
 import psycopg
 import pytest
-
 from test_checkpoints import checkpoint_is_exact, day, midnight, one_sided, recorded
-from ledger_pipeline import jobs, settings
-from ledger_pipeline.ledger import write_demo_data
+
+from ledger_pipeline.defs.reconciliation import backfill_job
+from ledger_pipeline.ledger.demo import write_demo_data
+from ledger_pipeline.platform import settings
 from ledger_pipeline.reconciliation import Scope, reconcile, reconcile_windows
 
 DAYS = 6
@@ -26,7 +27,7 @@ CELERY_YAML = settings.PROJECT_DIR / "deploy" / "celery" / "celery.yaml"
 DAGSTER_CELERY = str(Path(sys.executable).parent / "dagster-celery")
 # The job rebuilt under the Celery profile. Dagster caches the job a pointer loads, per process:
 # another pointer than the default profile test's, so each test gets the job of its profile.
-CELERY_JOB = dg.build_reconstructable_job("ledger_pipeline.jobs", "fanned_out_backfill")
+CELERY_JOB = dg.build_reconstructable_job("ledger_pipeline.defs.reconciliation.backfill_job", "fanned_out_backfill")
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ def dagster_home(tmp_path, monkeypatch):
 def test_the_default_profile_fans_a_backfill_out_over_worker_processes_without_a_broker(
         ledger, ledger_url, faulty_days, dagster_home, monkeypatch):
     monkeypatch.delenv(settings.EXECUTOR_VAR, raising=False)
-    result = dg.execute_job(dg.reconstructable(jobs.fanned_out_backfill), instance=dagster_home,
+    result = dg.execute_job(dg.reconstructable(backfill_job.fanned_out_backfill), instance=dagster_home,
                             run_config=run_config(ledger_url, faulty_days, chunk_days=2))
     assert result.success
     steps = {e.step_key for e in result.all_events if e.event_type_value == "STEP_SUCCESS"}
@@ -195,4 +196,4 @@ def test_a_worker_killed_mid_chunk_leaves_its_days_to_a_retry_of_the_backfill(
 ])
 def test_a_backfill_over_days_that_are_not_partitions_is_refused_with_the_reason(first, last, says):
     with pytest.raises(dg.Failure, match=says):
-        jobs.backfill_chunks(jobs.FannedOutBackfillConfig(first_day=first, last_day=last))
+        backfill_job.backfill_chunks(backfill_job.FannedOutBackfillConfig(first_day=first, last_day=last))

@@ -8,9 +8,9 @@ from decimal import Decimal
 import pytest
 from conftest import add_account
 
-from ledger_pipeline import fx
-from ledger_pipeline.errors import LedgerError
-from ledger_pipeline.ledger import Entry, post_transaction
+from ledger_pipeline.ledger import fx
+from ledger_pipeline.ledger.posting import Entry, post_transaction
+from ledger_pipeline.platform.errors import LedgerError
 from ledger_pipeline.reconciliation import Scope, reconcile
 
 UTC = dt.timezone.utc

@@ -4,7 +4,7 @@ import threading
 import psycopg
 import pytest
 
-from ledger_pipeline.migrations import MIGRATIONS_DIR, MigrationError, Runner
+from ledger_pipeline.platform.migrations import MIGRATIONS_DIR, MigrationError, Runner
 
 ALL = ["001", "002", "006", "007", "008", "009", "010", "011", "012", "013", "014", "015"]
 

@@ -2,9 +2,9 @@ import threading
 from decimal import Decimal
 
 import pytest
-
 from conftest import add_account
-from ledger_pipeline.ledger import Entry, PostingError, post_transaction
+
+from ledger_pipeline.ledger.posting import Entry, PostingError, post_transaction
 
 
 def snapshot(ledger) -> tuple:

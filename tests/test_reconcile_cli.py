@@ -3,7 +3,6 @@ import uuid
 
 import psycopg
 import pytest
-
 from test_cli import run
 
 RUNS = "SELECT count(*) FROM reconciliation_runs"

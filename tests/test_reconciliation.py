@@ -6,12 +6,12 @@ from decimal import Decimal
 
 import psycopg
 import pytest
+from conftest import APP_LOGIN, SYSTEM_LOGIN, with_user
 
-from conftest import with_user, APP_LOGIN, SYSTEM_LOGIN
-from ledger_pipeline.balance_cache import BalanceCache
-from ledger_pipeline.db import LedgerDatabase
-from ledger_pipeline.faults import FAULTS, inject
-from ledger_pipeline.ledger import write_demo_data
+from ledger_pipeline.ledger.balance_cache import BalanceCache
+from ledger_pipeline.ledger.demo import write_demo_data
+from ledger_pipeline.ledger.faults import FAULTS, inject
+from ledger_pipeline.platform.db import LedgerDatabase
 from ledger_pipeline.reconciliation import CHECK_NAMES, Scope, reconcile
 from ledger_pipeline.reconciliation.recorder import history, run_with_items
 
@@ -266,7 +266,7 @@ def test_a_run_abandoned_by_a_dead_process_is_marked_error_by_the_next(ledger, l
      "need a time zone"),
 ])
 def test_bad_scopes_are_refused(kwargs, message):
-    from ledger_pipeline.errors import LedgerError
+    from ledger_pipeline.platform.errors import LedgerError
 
     with pytest.raises(LedgerError, match=message):
         Scope(**kwargs)

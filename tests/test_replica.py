@@ -4,7 +4,8 @@ and write their runs, items and checkpoint on the primary."""
 import datetime as dt
 
 from test_checkpoints import day, midnight, one_sided, recorded
-from ledger_pipeline.ledger import write_demo_data
+
+from ledger_pipeline.ledger.demo import write_demo_data
 from ledger_pipeline.reconciliation import Scope, reconcile, reconcile_windows
 
 

@@ -11,10 +11,10 @@ import pyarrow.parquet as pq
 import pytest
 from conftest import add_account
 
-from ledger_pipeline import fx, tax
-from ledger_pipeline.assets import reporting_trial_balance, tax_report
-from ledger_pipeline.ledger import Entry, post_transaction
-from ledger_pipeline.resources import LedgerResource
+from ledger_pipeline.defs.ledger.assets import reporting_trial_balance, tax_report
+from ledger_pipeline.defs.resources import LedgerResource
+from ledger_pipeline.ledger import fx, tax
+from ledger_pipeline.ledger.posting import Entry, post_transaction
 
 UTC = dt.timezone.utc
 DAY = (dt.datetime.now(UTC) - dt.timedelta(days=2)).replace(hour=0, minute=0, second=0, microsecond=0)

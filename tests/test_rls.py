@@ -3,11 +3,11 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-
 from conftest import add_account
-from ledger_pipeline.db import LedgerDatabase
-from ledger_pipeline.errors import LedgerError
-from ledger_pipeline.ledger import Entry, post_transaction
+
+from ledger_pipeline.ledger.posting import Entry, post_transaction
+from ledger_pipeline.platform.db import LedgerDatabase
+from ledger_pipeline.platform.errors import LedgerError
 
 
 def visible(conn) -> dict[str, set]:

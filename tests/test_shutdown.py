@@ -7,11 +7,11 @@ import subprocess
 import psutil
 import psycopg
 from dagster_graphql import DagsterGraphQLClient
-
-from ledger_pipeline import settings
-from ledger_pipeline.ledger import write_demo_data
 from test_cli import CLI
 from test_end_to_end import answering, free_port, pipeline_env, wait_for
+
+from ledger_pipeline.ledger.demo import write_demo_data
+from ledger_pipeline.platform import settings
 
 
 def reconciliation_of(url: str, dagster_run_id: str):

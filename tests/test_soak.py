@@ -3,7 +3,7 @@ pipeline for half a minute of load with a planted fault, then drained and stoppe
 
 import sys
 
-from ledger_pipeline import settings
+from ledger_pipeline.platform import settings
 
 sys.path.insert(0, str(settings.PROJECT_DIR / "benchmarks"))
 from soak import soak  # noqa: E402

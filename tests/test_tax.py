@@ -7,8 +7,8 @@ from decimal import Decimal
 import pytest
 from conftest import add_account
 
-from ledger_pipeline import tax
-from ledger_pipeline.ledger import Entry, post_transaction
+from ledger_pipeline.ledger import tax
+from ledger_pipeline.ledger.posting import Entry, post_transaction
 from ledger_pipeline.reconciliation import Scope, reconcile
 
 UTC = dt.timezone.utc

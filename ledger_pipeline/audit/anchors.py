@@ -2,9 +2,9 @@
 so that rewriting the audit log and every seal consistently is still caught.
 
 Two places: the `audit_seals` asset's materialization metadata in Dagster's storage (the instance
-database, or any instance an auditor points DAGSTER_HOME at), and, when LEDGER_AUDIT_ANCHOR_FILE
-is set, an append-only file of JSON lines (put it on storage the database's administrators
-cannot write: another host, a WORM bucket mount).
+database, or any instance an auditor points DAGSTER_HOME at; defs/audit/dagster_anchors.py), and,
+when LEDGER_AUDIT_ANCHOR_FILE is set, an append-only file of JSON lines (this module; put it on
+storage the database's administrators cannot write: another host, a WORM bucket mount).
 """
 
 import json
@@ -12,12 +12,9 @@ import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .. import settings
-from ..errors import LedgerError
+from ..platform import settings
+from ..platform.errors import LedgerError
 from .seals import Seal
-
-ASSET = "audit_seals"
-PAGE = 1000
 
 
 @dataclass(frozen=True)
@@ -60,42 +57,3 @@ def from_file() -> list[Anchor]:
         except (ValueError, KeyError, TypeError):
             raise LedgerError(f"{path}:{number} is not an anchor line: {line[:80]!r}") from None
     return anchors
-
-
-def from_dagster(instance) -> list[Anchor]:
-    """Every seal anchored in the materializations of the audit_seals asset in ``instance``."""
-    import dagster as dg
-
-    anchors, cursor = [], None
-    while True:
-        page = instance.fetch_materializations(dg.AssetKey(ASSET), limit=PAGE, cursor=cursor, ascending=True)
-        for event in page.records:
-            seals = event.asset_materialization.metadata.get("seals")
-            for item in (seals.data if seals is not None else []):
-                anchors.append(Anchor(int(item["seal_no"]), str(item["hash"]), int(item["row_count"]), "dagster"))
-        if not page.has_more:
-            return anchors
-        cursor = page.cursor
-
-
-def report_to_dagster(instance, seals: list[Seal], head: Seal | None) -> None:
-    """Anchors seals made outside a Dagster run (the CLI) as a runless materialization."""
-    import dagster as dg
-
-    instance.report_runless_asset_event(dg.AssetMaterialization(ASSET, metadata=metadata(seals, head)))
-
-
-def metadata(seals: list[Seal], head: Seal | None) -> dict:
-    import dagster as dg
-
-    return {
-        "seals": dg.MetadataValue.json(record(seals)),
-        "rows_sealed": dg.MetadataValue.int(sum(s.row_count for s in seals)),
-        "head_seal_no": dg.MetadataValue.int(head.seal_no if head else 0),
-        "head_hash": dg.MetadataValue.text(head.hash if head else ""),
-    }
-
-
-def read(instance=None) -> list[Anchor]:
-    """Every anchor available: the file's, and the Dagster instance's when one is given."""
-    return from_file() + (from_dagster(instance) if instance is not None else [])

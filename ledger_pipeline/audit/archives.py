@@ -16,7 +16,7 @@ import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..errors import LedgerError
+from ..platform.errors import LedgerError
 
 BATCH = 50_000
 SCHEMA = pa.schema([

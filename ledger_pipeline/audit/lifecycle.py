@@ -14,8 +14,8 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
-from ..db import LedgerDatabase
-from ..errors import LedgerError
+from ..platform.db import LedgerDatabase
+from ..platform.errors import LedgerError
 from . import archives, verification
 
 PARTITIONS_AHEAD = 3  # months beyond the current one

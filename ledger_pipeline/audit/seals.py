@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from psycopg.rows import class_row
 
-from ..db import LedgerDatabase
+from ..platform.db import LedgerDatabase
 
 
 @dataclass(frozen=True)

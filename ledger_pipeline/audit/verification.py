@@ -7,7 +7,7 @@ from pathlib import Path
 
 import psycopg
 
-from ..reconciliation.checks import render
+from ..platform.sql_files import render
 from . import archives
 from .anchors import Anchor
 

@@ -17,9 +17,9 @@ from typing import Optional
 
 from psycopg import sql
 
-from ..db import LedgerDatabase
+from ..platform.db import LedgerDatabase
+from ..platform.sql_files import render
 from . import checkpoints
-from .checks import render
 from .reading import Reader
 from .sight import check_sight
 

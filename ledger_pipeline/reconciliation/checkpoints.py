@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import psycopg
 
-from .checks import render
+from ..platform.sql_files import render
 from .reading import Reader
 
 NO_CHECKPOINT = "0"  # every entry arrived at or after xid 0

@@ -2,12 +2,8 @@
 
 import datetime as dt
 from dataclasses import dataclass
-from functools import cache
 
-from psycopg import sql
-
-from .. import settings
-from ..errors import LedgerError
+from ..platform.errors import LedgerError
 
 # The contract: other tools and people query these names.
 LEDGER_CHECKS = (
@@ -106,14 +102,3 @@ class Scope:
 def describe_period(start: dt.datetime | None, end: dt.datetime | None) -> str:
     """A run's period as people read it (of a Scope, or of a reconciliation_runs row)."""
     return f"{start.isoformat()} to {end.isoformat()}" if start else "whole ledger"
-
-
-@cache
-def _template(name: str) -> str:
-    return (settings.SQL_DIR / f"{name}.sql").read_text()
-
-
-def render(name: str, **values) -> sql.Composed:
-    """sql/<name>.sql with each {placeholder} filled in as a literal. Literals rather than bound
-    parameters: the files hold several statements and CREATE TABLE AS, which take no parameters."""
-    return sql.SQL(_template(name)).format(**{key: sql.Literal(value) for key, value in values.items()})

@@ -13,12 +13,12 @@ from typing import Optional
 
 import psycopg
 
-from .. import replica, settings
 from ..audit import anchors as audit_anchors
 from ..audit import verification
-from ..balance_cache import BalanceCache, CachedBalance
-from ..db import LedgerDatabase
-from ..errors import LedgerError
+from ..ledger.balance_cache import BalanceCache, CachedBalance
+from ..platform import replica, settings
+from ..platform.db import LedgerDatabase
+from ..platform.errors import LedgerError
 from . import checkpoints, findings, recorder
 from .checks import CACHE_CHECK, Scope
 from .reading import Reader

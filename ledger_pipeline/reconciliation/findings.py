@@ -10,9 +10,11 @@ from collections.abc import Callable, Sequence
 
 from psycopg import sql
 
-from .. import settings
+from ..ledger import currencies
+from ..platform import settings
+from ..platform.sql_files import render
 from . import backfill_plans, checkpoints
-from .checks import Scope, render
+from .checks import Scope
 from .reading import Reader, insert_items
 
 # The one check that reads the entries themselves (grouped by transaction), so it runs where the
@@ -32,7 +34,7 @@ def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str
     backfill's plan that holds what moved after the batch's periods (backfill_plans)."""
     checks = runs[0][1].checks
     # The days of the rates and conversion checks are the schedules' days.
-    common = {"timezone": settings.timezone(), "reporting_currency": settings.reporting_currency(),
+    common = {"timezone": settings.timezone(), "reporting_currency": currencies.reporting_currency(),
               "tolerance": settings.fx_rate_tolerance()}
     if not runs[0][1].is_period:
         [(run_id, scope)] = runs

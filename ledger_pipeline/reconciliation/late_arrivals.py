@@ -9,8 +9,8 @@ follows the arrivals.
 import datetime as dt
 from dataclasses import dataclass
 
-from ..db import LedgerDatabase
-from .checks import render
+from ..platform.db import LedgerDatabase
+from ..platform.sql_files import render
 
 
 @dataclass(frozen=True)

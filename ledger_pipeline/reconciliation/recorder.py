@@ -16,8 +16,8 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from ..db import LedgerDatabase
-from ..errors import LedgerError
+from ..platform.db import LedgerDatabase
+from ..platform.errors import LedgerError
 from .checks import Scope
 
 ABANDONED = "abandoned: the process running it ended before completing it"

@@ -3,8 +3,8 @@ be sure refuses to judge the ledger rather than pass over rows it could not see.
 
 import psycopg
 
-from ..errors import LedgerError
-from .checks import render
+from ..platform.errors import LedgerError
+from ..platform.sql_files import render
 
 
 class SightError(LedgerError):

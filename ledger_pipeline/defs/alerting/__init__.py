@@ -1,0 +1,1 @@
+"""Alerting in Dagster: the sensor that alerts on reconciliations that fail a check or break."""

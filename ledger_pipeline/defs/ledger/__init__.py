@@ -1,0 +1,1 @@
+"""The ledger's own assets: its schema and the reports made from it."""

@@ -1,0 +1,1 @@
+"""Reconciliation in Dagster: its assets and asset checks, jobs, schedules and sensors."""

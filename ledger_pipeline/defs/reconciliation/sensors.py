@@ -1,0 +1,69 @@
+"""The reconciliation sensors: escalate a failed hourly check to a full reconciliation, and
+re-reconcile days that late arrivals made stale.
+
+A run_key is deduplicated forever, so the escalation's key is the hourly run's id: one full
+reconciliation per failed hourly run, however often the sensor sees it.
+"""
+
+import dagster as dg
+
+from ...reconciliation.late_arrivals import find_stale
+from ..resources import LedgerResource
+from ..run_history import failed_checks, finished_runs, start_cursor, targets
+from .assets import daily_reconciliation, ledger_balance
+from .jobs import daily_reconciliation_job, full_reconciliation_job, hourly_balance_check_job
+
+ESCALATED_FROM_TAG = "ledger/escalated_from"
+STALE_RUN_TAG = "ledger/stale_reconciliation"
+REASON_TAG = "ledger/reason"
+
+
+@dg.sensor(
+    job=full_reconciliation_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="When an hourly balance check fails or errors, run a full reconciliation (once per hourly run).",
+)
+def escalate_failed_hourly_check(context: dg.SensorEvaluationContext):
+    cursor = start_cursor(context)
+    if cursor is None:
+        return
+    for storage_id, run, run_failed in finished_runs(context.instance, cursor):
+        cursor = storage_id
+        if not targets(run, hourly_balance_check_job, {ledger_balance.key}):
+            continue
+        checks = failed_checks(context.instance, run.run_id)
+        if run_failed or checks:
+            reason = "run failed" if run_failed else "failed checks: " + ", ".join(checks)
+            context.log.info(f"escalating hourly run {run.run_id}: {reason}")
+            yield dg.RunRequest(
+                run_key=run.run_id,
+                run_config=dg.RunConfig(ops={"full_reconciliation": {"config": {"run_type": "escalation"}}}),
+                tags={ESCALATED_FROM_TAG: run.run_id, "ledger/escalation_reason": reason[:200]},
+            )
+    context.update_cursor(str(cursor))
+
+
+@dg.sensor(
+    job=daily_reconciliation_job,
+    minimum_interval_seconds=60,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="When entries arrive into a day that was already reconciled, reconcile that day again.",
+)
+def reconcile_late_arrivals(context: dg.SensorEvaluationContext, ledger_db: LedgerResource):
+    # The cursor is an arrival watermark: entries below it were looked at by an earlier evaluation.
+    stale, horizon = find_stale(ledger_db.database, context.cursor or None)
+    for partition in stale:
+        if not daily_reconciliation.partitions_def.has_partition_key(partition.partition_key):
+            continue  # a period recorded under a key this code location does not define
+        reason = (f"late arrival: {partition.late_entries} entries dated from {partition.first_value_date:%Y-%m-%d %H:%M}"
+                  f" arrived after reconciliation {partition.run_id}")
+        context.log.info(f"{partition.partition_key}: {reason}")
+        yield dg.RunRequest(
+            # Once per reconciliation a late entry missed: the re-run's snapshot sees every entry
+            # that arrives before it starts, even while its request waits in the queue.
+            run_key=f"{partition.partition_key}:{partition.run_id}",
+            partition_key=partition.partition_key,
+            tags={REASON_TAG: reason[:200], STALE_RUN_TAG: partition.run_id},
+        )
+    context.update_cursor(horizon)
