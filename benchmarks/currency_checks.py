@@ -13,14 +13,25 @@ Usage: uv run python benchmarks/currency_checks.py --entries 1000000 [--write BE
 """
 
 import argparse
-import re
 import sys
 import tempfile
 from pathlib import Path
 
 import psycopg
 
-from benchmarks.suite import DAY, T0, Scratch, build_ledger, log, passed, post_new_deposits, seconds, side_by_side
+from benchmarks.suite import (
+    DAY,
+    T0,
+    Scratch,
+    build_ledger,
+    log,
+    passed,
+    post_new_deposits,
+    seconds,
+    server_version,
+    side_by_side,
+    write_section,
+)
 from ledger_pipeline.ledger import tax, trial_balance
 from ledger_pipeline.platform.db import LedgerDatabase, database_url
 from ledger_pipeline.reconciliation import Scope, reconcile
@@ -115,15 +126,11 @@ def main() -> None:
     with Scratch(database_url(), args.work_mem) as scratch:
         empty = measure_empty(scratch, args)
         sizes = {n: measure(scratch, n, args) for n in map(int, args.entries.split(","))}
-        with psycopg.connect(scratch.admin) as conn:
-            version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+        version = server_version(scratch.admin)
     section = report(sizes, empty, args, version)
     print(section)
     if args.write:
-        text = args.write.read_text()
-        pattern = re.compile(rf"^{re.escape(SECTION)}.*?(?=^## |\Z)", re.S | re.M)
-        text = pattern.sub(lambda _: section + "\n", text, count=1) if pattern.search(text) else text.rstrip() + "\n\n" + section
-        args.write.write_text(text)
+        write_section(args.write, section)
 
 
 if __name__ == "__main__":

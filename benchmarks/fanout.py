@@ -21,7 +21,6 @@ Usage: uv run python benchmarks/fanout.py --entries 10000000 --chunk-days 31,7 [
 
 import argparse
 import os
-import re
 import sys
 import tempfile
 import time
@@ -41,7 +40,7 @@ from ledger_pipeline.reconciliation import Scope, backfill_plans, reconcile, rec
 from ledger_pipeline.reconciliation.checks import LEDGER_CHECKS  # noqa: E402
 
 sys.path.insert(0, str(settings.PROJECT_DIR))
-from benchmarks.suite import DAY, T0, build_ledger, log  # noqa: E402
+from benchmarks.suite import DAY, T0, build_ledger, log, write_section  # noqa: E402
 from tests.replication import StreamingPair, binaries_for  # noqa: E402
 
 SECTION = "## Beyond one machine"
@@ -204,10 +203,7 @@ def main() -> None:
     section = "\n".join(lines) + "\n"
     print(section)
     if args.write:
-        text = args.write.read_text()
-        pattern = re.compile(rf"^{SECTION}.*?(?=^## |\Z)", re.S | re.M)
-        args.write.write_text(pattern.sub(lambda _: section + "\n", text, count=1) if pattern.search(text)
-                              else text.rstrip() + "\n\n" + section)
+        write_section(args.write, section)
 
 
 if __name__ == "__main__":

@@ -284,6 +284,11 @@ def peak_memory_mb(url: str, mismatches: int = 0) -> float:
     return int(kib) / 1024
 
 
+def server_version(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        return conn.execute("SHOW server_version").fetchone()[0].split()[0]
+
+
 class Scratch:
     """Scratch databases on the server, dropped on exit."""
 
@@ -426,9 +431,11 @@ def report(sizes: dict[int, dict[str, float]], fixed: dict[str, float], args, ve
 
 
 def write_section(path: Path, section: str) -> None:
-    """Replaces the reconciliation section of ``path`` (or appends it); other sections stay."""
+    """Replaces the section of ``path`` that has ``section``'s heading (its first line), or appends
+    it; the other sections stay. Every benchmark that writes BENCHMARKS.md writes through this."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
-    pattern = re.compile(r"^## Reconciliation.*?(?=^## |\Z)", re.S | re.M)
+    heading = section.splitlines()[0]
+    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section + "\n", text, count=1) if pattern.search(text) else text.rstrip() + "\n\n" + section
     path.write_text(text)
 
@@ -452,8 +459,7 @@ def main() -> None:
         log("fixed overhead")
         fixed = measure_fixed(scratch, args.repeat)
         sizes = {n: measure_size(scratch, n, args) for n in map(int, args.entries.split(","))}
-        with psycopg.connect(scratch.admin) as conn:
-            version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+        version = server_version(scratch.admin)
     section = report(sizes, fixed, args, version)
     print(section)
     if args.write:

@@ -1,6 +1,7 @@
 """The one place that reads configuration from the environment."""
 
 import datetime as dt
+import math
 import os
 import zoneinfo
 from decimal import Decimal, InvalidOperation
@@ -133,14 +134,7 @@ def replica_url() -> str | None:
 
 
 def replica_max_lag_seconds() -> float:
-    text = os.environ.get(REPLICA_MAX_LAG_VAR, "").strip() or "300"
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise LedgerError(f"{REPLICA_MAX_LAG_VAR} must be a number of seconds (0 or more), got {text!r}")
-    return value
+    return _seconds(REPLICA_MAX_LAG_VAR, "300")
 
 
 def executor() -> str:
@@ -157,11 +151,15 @@ def celery_broker() -> str:
 def celery_queue() -> str:
     return os.environ.get(CELERY_QUEUE_VAR, "").strip() or "ledger_backfill"
 def alert_retry_seconds() -> float:
-    text = os.environ.get(ALERT_RETRY_VAR, "").strip() or "30"
+    return _seconds(ALERT_RETRY_VAR, "30")
+
+
+def _seconds(var: str, default: str) -> float:
+    text = os.environ.get(var, "").strip() or default
     try:
         value = float(text)
     except ValueError:
-        value = -1
-    if value < 0:
-        raise LedgerError(f"{ALERT_RETRY_VAR} must be a number of seconds, 0 or more, got {text!r}")
+        value = math.nan
+    if not 0 <= value < math.inf:
+        raise LedgerError(f"{var} must be a number of seconds, 0 or more, got {text!r}")
     return value

@@ -1,6 +1,8 @@
 """The ledger's assets: the schema, and the reports made from it (the reporting-currency trial
 balance, the tax report)."""
 
+from functools import partial
+
 import dagster as dg
 
 from ...ledger import currencies, tax, trial_balance
@@ -34,10 +36,11 @@ def _day(context: dg.AssetExecutionContext):
     return start.date(), start, end
 
 
-@dg.asset(
-    group_name="reports",
-    deps=[ledger_schema],
-    partitions_def=daily_partitions,
+# A daily report: one partition per day of LEDGER_TIMEZONE, made from the ledger the schema holds.
+daily_report = partial(dg.asset, group_name="reports", deps=[ledger_schema], partitions_def=daily_partitions)
+
+
+@daily_report(
     description="Each account's balance as of the day's end, in its currency and in LEDGER_REPORTING_CURRENCY at"
                 " the day's rate (table trial_balances).",
 )
@@ -61,10 +64,7 @@ def reporting_trial_balance(context: dg.AssetExecutionContext, ledger_db: Ledger
     return dg.MaterializeResult(metadata=metadata)
 
 
-@dg.asset(
-    group_name="reports",
-    deps=[ledger_schema],
-    partitions_def=daily_partitions,
+@daily_report(
     description="Per tax jurisdiction and currency: the day's taxable base, VAT and taxed transactions (table"
                 " tax_reports), exported as Parquet and CSV under LEDGER_REPORTS_DIR/tax_report/.",
 )
