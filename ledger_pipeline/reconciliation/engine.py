@@ -123,7 +123,7 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
                 horizon = checkpoints.read_totals(reader, scopes[0].from_scratch) if scopes[0].ledger_checks else None
                 snapshot = horizon.snapshot if horizon else conn.execute("SELECT pg_current_snapshot()::text").fetchone()[0]
                 if scopes[0].audit_checks:
-                    verification.prepare(conn, audit_anchors.read() if anchors is None else list(anchors),
+                    verification.prepare(conn, audit_anchors.from_file() if anchors is None else list(anchors),
                                          settings.audit_archive_dir())
                 counts = findings.write(reader, runs, horizon.previous if horizon else None, plan)
                 if cache is not None and scopes[0].checks_cache:
