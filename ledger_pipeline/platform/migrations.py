@@ -17,7 +17,8 @@ from typing import Optional
 
 import psycopg
 
-from . import db, settings
+from . import settings
+from .connections import connect
 from .errors import LedgerError
 
 MIGRATIONS_DIR = settings.SQL_DIR / "migrations"
@@ -139,7 +140,7 @@ class Runner:
     @contextmanager
     def _locked(self) -> Iterator[psycopg.Connection]:
         # Closing the connection ends the session, and with it the advisory lock.
-        with db.connect(self.url, autocommit=True) as conn:
+        with connect(self.url, autocommit=True) as conn:
             conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_KEY,))
             self._ensure_table(conn)
             yield conn
