@@ -30,14 +30,16 @@ class Stage:
 # In order (SIGINT is what `dg dev` makes its webserver and daemon stop on): nothing launches
 # new runs once the webserver and the daemon are gone; a run worker interrupted with SIGINT (what
 # Dagster's own termination sends it) closes its reconciliation row as 'error' ("interrupted")
-# while the database and the code server are still up; then the code servers and `dg dev`.
-# The webserver holds no state and waits on open browser connections: it gets little grace.
+# while the database and the code server are still up; then the code servers. `dg dev` itself is
+# killed before all of them: left running, it reports each of them stopping as a crash, with a
+# traceback; it holds nothing of its own, and its end closes the shutdown pipes its webserver and
+# daemon watch, so they start stopping at once. The webserver holds no state and waits on open
+# browser connections: it gets little grace.
 STAGES = (
     Stage("webserver", ("dagster_webserver", "dagster-webserver"), signal.SIGINT, 5),
     Stage("daemon", ("dagster._daemon", "dagster-daemon"), signal.SIGINT, 15),
     Stage("run workers", ("multiprocessing.spawn", "multiprocessing.forkserver", "api execute_run"), signal.SIGINT, 30),
     Stage("code servers", ("code-server", "api grpc"), signal.SIGTERM, 10),
-    Stage("dg dev", (" dev ",), signal.SIGTERM, 10),
 )
 REST = Stage("rest of the session", ("",), signal.SIGTERM, 5)
 
@@ -82,6 +84,7 @@ class Supervisor:
     def stop(self) -> None:
         """Stops every member, stage by stage; returns when none is left."""
         assert self.process is not None
+        self.process.send_signal(signal.SIGKILL)  # dg dev itself: see STAGES
         for stage in STAGES:
             procs = [p for p in self.members() if _stage_of(p) is stage]
             if procs:
