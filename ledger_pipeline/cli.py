@@ -20,6 +20,7 @@ from .platform import settings
 from .platform.db import LedgerDatabase
 from .platform.errors import LedgerError
 from .platform.migrations import Runner
+from .platform.progress import Progress
 from .reconciliation import RUN_TYPES, Scope, reconcile
 from .reconciliation.checks import AUDIT_CHECKS, describe_period
 from .reconciliation.recorder import INTERRUPTED, history, run_with_items, sweep_abandoned
@@ -97,7 +98,9 @@ def print_status(runner: Runner) -> None:
 
 
 def cmd_demo_data(args, db: LedgerDatabase) -> int:
-    demo = write_demo_data(db, args.transactions, users=args.users, days=args.days, seed=args.seed)
+    with Progress("demo-data", args.transactions, "transactions") as progress:
+        demo = write_demo_data(db, args.transactions, users=args.users, days=args.days, seed=args.seed,
+                               progress=progress.advance)
     print(f"wrote {demo.transactions} transactions for {len(demo.users)} users on {len(demo.accounts)} accounts")
     for fault in args.fault or []:
         injected = inject(db, demo, fault, BalanceCache.from_settings())

@@ -5,6 +5,7 @@ import datetime as dt
 import random
 import uuid
 import zoneinfo
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Optional
@@ -57,7 +58,8 @@ def ledger_is_empty(db: LedgerDatabase) -> bool:
 
 
 def write_demo_data(
-    db: LedgerDatabase, transactions: int, users: int = 6, days: int = 7, seed: Optional[int] = None
+    db: LedgerDatabase, transactions: int, users: int = 6, days: int = 7, seed: Optional[int] = None,
+    progress: Callable[[int], None] = lambda written: None,
 ) -> DemoLedger:
     """Writes house accounts, ``users`` customers with a USD and an EUR wallet each, an EUR/USD
     rate for every day, and ``transactions`` deposits, transfers, fees (some with VAT),
@@ -65,7 +67,8 @@ def write_demo_data(
 
     Wallets are liabilities and never go below zero; every posting goes through post_transaction
     (conversions and taxed fees through their helpers, which use it). The same ``seed`` writes the
-    same ledger (and so cannot be written twice into one database).
+    same ledger (and so cannot be written twice into one database). ``progress`` is told how many
+    transactions each committed batch wrote.
     """
     if transactions < 0 or users < 2 or days < 1:
         raise LedgerError("demo data needs transactions >= 0, at least 2 users and at least 1 day")
@@ -168,4 +171,5 @@ def write_demo_data(
                     conn, kind, [Entry(acc, side, amount) for acc, side in legs],
                     description=f"demo {kind.lower()}", initiated_by=user, created_at=at,
                 )
+        progress(len(moments[offset:offset + batch]))
     return demo
