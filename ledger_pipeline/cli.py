@@ -11,7 +11,6 @@ from pathlib import Path
 import psycopg
 
 from .audit import anchors, lifecycle, seals
-from .defs.audit import dagster_anchors
 from .ledger import fx
 from .ledger.balance_cache import BalanceCache
 from .ledger.demo import ledger_is_empty, write_demo_data
@@ -157,7 +156,7 @@ def cmd_reconcile(args, db: LedgerDatabase) -> int:
     else:
         scope = Scope(args.type, args.period_start, args.period_end)
     result = reconcile(db, scope, cache=BalanceCache.from_settings(),
-                       anchors=dagster_anchors.read(dagster_instance(db)) if scope.audit_checks else None)
+                       anchors=all_anchors(db) if scope.audit_checks else None)
     show_run(db, result.run_id, args.json)
     return EXIT_CODES[result.status]
 
@@ -234,6 +233,13 @@ def dagster_instance(db: LedgerDatabase):
     return dg.DagsterInstance.get()
 
 
+def all_anchors(db: LedgerDatabase) -> list[anchors.Anchor]:
+    """The anchor file's, and those in the Dagster instance DAGSTER_HOME names, if it names one."""
+    from .defs.audit import dagster_anchors  # imports Dagster, which the other commands do without
+
+    return dagster_anchors.read(dagster_instance(db))
+
+
 def cmd_audit_seal(args, db: LedgerDatabase) -> int:
     new = seals.seal(db)
     if new is None:
@@ -242,6 +248,8 @@ def cmd_audit_seal(args, db: LedgerDatabase) -> int:
     anchors.append_to_file([new])
     instance = dagster_instance(db)
     if instance is not None:
+        from .defs.audit import dagster_anchors
+
         dagster_anchors.report(instance, [new], new)
     print(f"seal {new.seal_no}: {new.row_count} audit rows (txid {new.from_txid} to {new.to_txid}), hash {new.hash}")
     places = [str(p) for p in [settings.audit_anchor_file()] if p] + (["Dagster"] if instance is not None else [])
@@ -251,7 +259,7 @@ def cmd_audit_seal(args, db: LedgerDatabase) -> int:
 
 
 def cmd_audit_verify(args, db: LedgerDatabase) -> int:
-    found = dagster_anchors.read(dagster_instance(db))
+    found = all_anchors(db)
     result = reconcile(db, Scope("manual", checks=AUDIT_CHECKS), anchors=found)
     show_run(db, result.run_id, args.json)
     if not args.json:

@@ -5,6 +5,8 @@ Read from the source (every import statement, function-level ones included), so 
 Python happens to survive at import time still fails here."""
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import ledger_pipeline
@@ -102,6 +104,12 @@ def test_the_checks_see_what_they_look_for():
     assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}}) == ["a -> b -> c -> a"]
     assert {"ledger_pipeline.ledger.fx", "ledger_pipeline.ledger.posting"} <= GRAPH["ledger_pipeline.ledger.demo"]
     assert "ledger_pipeline.platform.embedded" in GRAPH["ledger_pipeline.platform.db"]  # imported in a function
+
+
+def test_the_command_line_starts_without_dagster():
+    loaded = subprocess.run([sys.executable, "-c", "import sys, ledger_pipeline.cli; print(sorted(sys.modules))"],
+                            capture_output=True, text=True, check=True).stdout
+    assert "'ledger_pipeline.cli'" in loaded and "'dagster'" not in loaded
 
 
 def test_only_the_dagster_definitions_import_dagster():
