@@ -78,7 +78,7 @@ def test_a_killed_run_is_failed_by_run_monitoring_closed_by_the_next_run_and_ale
         alerted_at = time.time()
         wait_for(lambda: alert_ticks_since(instance, alerted_at), 120, "another alert sensor tick")
         [alert] = receiver.about(killed)
-        assert "broke" in alert["title"] and receiver.about(following) == []
+        assert "could not complete (not a finding" in alert["title"] and receiver.about(following) == []
     finally:
         process.send_signal(signal.SIGINT)
         code = process.wait(timeout=240)

@@ -5,15 +5,31 @@ A failing non-blocking asset check leaves its run successful, so run-failure sen
 it: the sensors read finished runs (successful and failed) and the check evaluations of each.
 """
 
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import dagster as dg
+from dagster._core.storage.tags import WILL_RETRY_TAG
 
 PAGE = 100
+UNDECIDED_SECONDS = 60
 
 
-def finished_runs(instance: dg.DagsterInstance, after: int) -> Iterator[tuple[int, dg.DagsterRun, bool]]:
-    """(storage id, run, whether the run failed) for runs that finished after the cursor, in order."""
+@dataclass(frozen=True)
+class Finished:
+    storage_id: int
+    run: dg.DagsterRun
+    failed: bool
+    failure: str  # what the run's failure event says ("" for a run that succeeded)
+
+
+def finished_runs(instance: dg.DagsterInstance, after: int) -> Iterator[Finished]:
+    """The runs that finished after the cursor, in order, each attempt once: a failed run that
+    Dagster will retry is passed over (its retry is a run of its own, judged when it finishes).
+    Stops before a failed run Dagster has not yet said it will or will not retry: the tag follows
+    the failure event, and the next evaluation reads it (a failure still untagged after
+    UNDECIDED_SECONDS, stored before retries were turned on, is final)."""
     pages = [
         instance.fetch_run_status_changes(
             dg.RunStatusChangeRecordsFilter(event_type=event_type, after_storage_id=after), limit=PAGE, ascending=True
@@ -28,9 +44,16 @@ def finished_runs(instance: dg.DagsterInstance, after: int) -> Iterator[tuple[in
         if horizon is not None and record.storage_id > horizon:
             break
         run = instance.get_run_by_id(record.run_id)
-        if run is not None:
-            failed = record.event_log_entry.dagster_event_type == dg.DagsterEventType.RUN_FAILURE
-            yield record.storage_id, run, failed
+        if run is None:
+            continue
+        failed = record.event_log_entry.dagster_event_type == dg.DagsterEventType.RUN_FAILURE
+        if failed and instance.run_retries_enabled:
+            will_retry = run.tags.get(WILL_RETRY_TAG)
+            if will_retry is None and time.time() - record.event_log_entry.timestamp < UNDECIDED_SECONDS:
+                return
+            if will_retry == "true":
+                continue
+        yield Finished(record.storage_id, run, failed, record.event_log_entry.message if failed else "")
 
 
 def start_cursor(context: dg.SensorEvaluationContext) -> int | None:
@@ -53,10 +76,12 @@ def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     return sorted({e.check_name for e in evaluations if not e.passed})
 
 
-def failure_message(instance: dg.DagsterInstance, run_id: str) -> str:
-    records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
+def failure_message(instance: dg.DagsterInstance, finished: Finished) -> str:
+    """Why the run failed: its steps' errors, or else what its failure event says (a run that
+    never ran a step: a start timeout, a worker gone)."""
+    records = instance.get_records_for_run(finished.run.run_id, of_type=dg.DagsterEventType.STEP_FAILURE).records
     messages = [r.event_log_entry.dagster_event.event_specific_data.error.message.strip() for r in records]
-    return "; ".join(m.splitlines()[0] for m in messages if m) or "the run failed"
+    return "; ".join(m.splitlines()[0] for m in messages if m) or finished.failure.strip() or "the run failed"
 
 
 def targets(run: dg.DagsterRun, job: dg.JobDefinition | None, assets: set[dg.AssetKey]) -> bool:

@@ -22,6 +22,9 @@ from .checks import Scope
 
 ABANDONED = "abandoned: the process running it ended before completing it"
 INTERRUPTED = "interrupted: ledger-pipeline start was stopped before the run completed"
+# How the error of a run whose process ended before it did begins (ABANDONED, INTERRUPTED, and the
+# engine's own "interrupted: ..." on Ctrl-C or a terminated Dagster run).
+CUT_SHORT = ("abandoned:", "interrupted:")
 SAMPLE_SIZE = 5  # mismatches per check kept in a run's summary; every one is an item
 
 

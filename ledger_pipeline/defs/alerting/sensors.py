@@ -11,7 +11,7 @@ from ...platform.errors import LedgerError
 from ..reconciliation.assets import daily_reconciliation, full_reconciliation, ledger_balance
 from ..reconciliation.jobs import RECONCILIATION_JOBS
 from ..resources import LedgerResource
-from ..run_history import failed_checks, failure_message, finished_runs, start_cursor, targets
+from ..run_history import Finished, failed_checks, failure_message, finished_runs, start_cursor, targets
 
 RECONCILIATION_ASSETS = {full_reconciliation.key, ledger_balance.key, daily_reconciliation.key}
 
@@ -28,18 +28,19 @@ def reconciliation_alerts(context: dg.SensorEvaluationContext, ledger_db: Ledger
     cursor = start_cursor(context)
     new = 0
     if cursor is not None:
-        for storage_id, run, run_failed in finished_runs(context.instance, cursor):
+        for finished in finished_runs(context.instance, cursor):
+            run = finished.run
             if any(targets(run, job, RECONCILIATION_ASSETS) for job in RECONCILIATION_JOBS):
                 checks = failed_checks(context.instance, run.run_id)
-                if run_failed or checks:
-                    alert = compose_alert(context.instance, ledger_db, run, checks, run_failed)
+                if finished.failed or checks:
+                    alert = compose_alert(context.instance, ledger_db, finished, checks)
                     if not urls:
                         messages.log(alert, context.log)
                     elif not queue_or_send(ledger_db, run.run_id, alert, urls, context.log):
                         context.update_cursor(str(cursor))  # before this run: the next evaluation tries again
                         return dg.SkipReason(f"the alert for run {run.run_id} could be neither queued nor sent")
                     new += 1
-            cursor = storage_id
+            cursor = finished.storage_id
         context.update_cursor(str(cursor))
     if not urls:
         return dg.SkipReason(f"{new} new alert(s), logged (no LEDGER_ALERT_URLS)")
@@ -62,8 +63,9 @@ def queue_or_send(ledger_db: LedgerResource, run_id: str, alert: messages.Alert,
         return all(outbox.send(url, alert.title, alert.body) is None for url in urls)
 
 
-def compose_alert(instance, ledger_db: LedgerResource, run: dg.DagsterRun, checks: list[str], run_failed: bool):
-    failure = failure_message(instance, run.run_id) if run_failed else None
+def compose_alert(instance, ledger_db: LedgerResource, finished: Finished, checks: list[str]) -> messages.Alert:
+    run = finished.run
+    failure = failure_message(instance, finished) if finished.failed else None
     runs, top = [], []
     try:
         with ledger_db.system_context() as conn:

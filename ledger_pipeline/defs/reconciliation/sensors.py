@@ -6,7 +6,9 @@ reconciliation per failed hourly run, however often the sensor sees it.
 """
 
 import dagster as dg
+import psycopg
 
+from ...platform.errors import LedgerError
 from ...reconciliation.late_arrivals import find_stale
 from ..resources import LedgerResource
 from ..run_history import failed_checks, finished_runs, start_cursor, targets
@@ -22,26 +24,42 @@ REASON_TAG = "ledger/reason"
     job=full_reconciliation_job,
     minimum_interval_seconds=30,
     default_status=dg.DefaultSensorStatus.RUNNING,
-    description="When an hourly balance check fails or errors, run a full reconciliation (once per hourly run).",
+    description="When an hourly balance check finds a fault, run a full reconciliation (once per hourly run).",
 )
-def escalate_failed_hourly_check(context: dg.SensorEvaluationContext):
+def escalate_failed_hourly_check(context: dg.SensorEvaluationContext, ledger_db: LedgerResource):
+    # A run the machinery failed (a start timeout, a worker gone, the database out of reach) found
+    # nothing: its alert says so, and the next hourly check looks again.
     cursor = start_cursor(context)
     if cursor is None:
         return
-    for storage_id, run, run_failed in finished_runs(context.instance, cursor):
-        cursor = storage_id
+    for finished in finished_runs(context.instance, cursor):
+        cursor = finished.storage_id
+        run = finished.run
         if not targets(run, hourly_balance_check_job, {ledger_balance.key}):
             continue
         checks = failed_checks(context.instance, run.run_id)
-        if run_failed or checks:
-            reason = "run failed" if run_failed else "failed checks: " + ", ".join(checks)
+        if checks or (finished.failed and recorded_failure(ledger_db, run.run_id)):
+            reason = "failed checks: " + ", ".join(checks) if checks else "its reconciliation failed"
             context.log.info(f"escalating hourly run {run.run_id}: {reason}")
             yield dg.RunRequest(
                 run_key=run.run_id,
                 run_config=dg.RunConfig(ops={"full_reconciliation": {"config": {"run_type": "escalation"}}}),
                 tags={ESCALATED_FROM_TAG: run.run_id, "ledger/escalation_reason": reason[:200]},
             )
+        elif finished.failed:
+            context.log.info(f"not escalating hourly run {run.run_id}: it could not complete, and found nothing")
     context.update_cursor(str(cursor))
+
+
+def recorded_failure(ledger_db: LedgerResource, dagster_run_id: str) -> bool:
+    """Whether a reconciliation of the Dagster run recorded a finding (status 'failed'). Unreadable
+    counts as no: a full run could not read the ledger either."""
+    try:
+        with ledger_db.system_context() as conn:
+            return conn.execute("SELECT EXISTS (SELECT 1 FROM reconciliation_runs WHERE dagster_run_id = %s"
+                                " AND status = 'failed')", (dagster_run_id,)).fetchone()[0]
+    except (LedgerError, psycopg.Error):
+        return False
 
 
 @dg.sensor(
