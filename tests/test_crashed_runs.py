@@ -32,6 +32,7 @@ def test_a_killed_run_is_failed_by_run_monitoring_closed_by_the_next_run_and_ale
     home.mkdir()
     config = yaml.safe_load(dev.INSTANCE_CONFIG.read_text())
     config["run_monitoring"]["poll_interval_seconds"] = 1
+    config["run_retries"]["enabled"] = False  # the killed run is the last attempt: it is alerted
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     receiver = AlertReceiver().start()
     env["LEDGER_ALERT_URLS"] = receiver.url
