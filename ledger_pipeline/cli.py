@@ -131,7 +131,14 @@ def cmd_start(args, db: LedgerDatabase) -> int:
         if closed:
             print(f"{closed} reconciliation(s) left running by the stopped pipeline marked 'error'", flush=True)
 
-    return run_dagster(db.database_url(), args.host, args.port, after_stop=close_interrupted_runs)
+    def first_runs():
+        if args.first_runs:
+            from .first_start import launch_first_runs
+
+            launch_first_runs(args.host, args.port, say=lambda line: print(line, flush=True))
+
+    return run_dagster(db.database_url(), args.host, args.port, after_start=first_runs,
+                       after_stop=close_interrupted_runs)
 
 
 def cmd_dagster(args, db: LedgerDatabase) -> int:
@@ -307,6 +314,8 @@ def parser() -> argparse.ArgumentParser:
     )
     start.add_argument("--host", default="127.0.0.1")
     start.add_argument("--port", type=whole_number(1), default=3000)
+    start.add_argument("--no-first-runs", dest="first_runs", action="store_false",
+                       help="on a first start, do not launch the schema, a full reconciliation and an hourly check")
     setup = commands.add_parser("setup", help="migrate, load demo data into an empty ledger, show status")
     for command in (start, setup):
         command.add_argument("--transactions", type=whole_number(1), default=2000,

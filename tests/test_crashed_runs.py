@@ -38,7 +38,8 @@ def test_a_killed_run_is_failed_by_run_monitoring_closed_by_the_next_run_and_ale
     env["LEDGER_ALERT_URLS"] = receiver.url
     port = free_port()
     log = open(tmp_path / "start.log", "w")
-    process = subprocess.Popen([CLI, "start", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    process = subprocess.Popen([CLI, "start", "--port", str(port), "--no-first-runs"], env=env, stdout=log,
+                               stderr=subprocess.STDOUT)
     blocker = psycopg.connect(ledger_url)
     blocker.execute("LOCK TABLE entries IN ACCESS EXCLUSIVE MODE")  # the run waits on it, in flight
     monkeypatch.setenv("DAGSTER_PG_URL", env["DAGSTER_PG_URL"])

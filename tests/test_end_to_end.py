@@ -6,10 +6,12 @@ import time
 import urllib.request
 from urllib.parse import urlsplit
 
+import dagster as dg
 import psutil
 from dagster_graphql import DagsterGraphQLClient
 from test_cli import CLI
 
+from ledger_pipeline.first_start import FIRST_JOBS, FIRST_START_TAG, launch_first_runs
 from ledger_pipeline.ledger.demo import write_demo_data
 from ledger_pipeline.reconciliation.recorder import history
 
@@ -48,25 +50,37 @@ def pipeline_env(ledger_url: str, databases, tmp_path) -> dict[str, str]:
     return env
 
 
-def test_webserver_and_daemon_run_a_full_reconciliation_launched_over_graphql(
-    ledger, ledger_url, databases, tmp_path
+def finished(client: DagsterGraphQLClient, run_id: str):
+    status = client.get_run_status(run_id)
+    return status.value in ("SUCCESS", "FAILURE", "CANCELED") and status
+
+
+def test_a_first_start_runs_the_pipeline_then_the_webserver_and_daemon_run_what_is_launched_over_graphql(
+    ledger, ledger_url, databases, tmp_path, monkeypatch
 ):
     write_demo_data(ledger, 50, users=2, days=2, seed=5)
     port = free_port()
     env = pipeline_env(ledger_url, databases, tmp_path)
     log = open(tmp_path / "start.log", "w")
     process = subprocess.Popen([CLI, "start", "--port", str(port)], env=env, stdout=log, stderr=subprocess.STDOUT)
+    monkeypatch.setenv("DAGSTER_PG_URL", env["DAGSTER_PG_URL"])
     try:
         wait_for(lambda: answering(f"http://127.0.0.1:{port}/server_info"), 180, "the webserver")
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
+        instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
+        first = wait_for(lambda: instance.get_runs(dg.RunsFilter(tags={FIRST_START_TAG: "true"})), 120,
+                         "the first start's runs")
+        assert sorted(r.job_name for r in first) == sorted(FIRST_JOBS)
+        assert launch_first_runs("127.0.0.1", port, say=print) == []  # a later start launches nothing
+        for run in first:
+            status = wait_for(lambda: finished(client, run.run_id), 300, f"{run.job_name} to finish")
+            assert status.value == "SUCCESS", (tmp_path / "start.log").read_text()[-3000:]
         run_id = client.submit_job_execution("full_reconciliation_job")
-        status = wait_for(
-            lambda: (s := client.get_run_status(run_id)).value in ("SUCCESS", "FAILURE", "CANCELED") and s,
-            240, "the queued run to finish",
-        )
+        status = wait_for(lambda: finished(client, run_id), 240, "the queued run to finish")
         assert status.value == "SUCCESS", (tmp_path / "start.log").read_text()[-3000:]
         [run] = [r for r in history(ledger, 10) if r["dagster_run_id"] == run_id]
         assert (run["status"], run["run_type"]) == ("passed", "manual")
+        instance.dispose()
     finally:
         children = psutil.Process(process.pid).children(recursive=True)
         process.send_signal(signal.SIGINT)
@@ -82,7 +96,7 @@ def test_ctrl_c_stops_everything_including_the_embedded_server(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("LEDGER_DATABASE_URL", "DAGSTER_PG_URL")}
     env.update({"LEDGER_EMBEDDED_DIR": str(tmp_path / "pg"), "DAGSTER_HOME": str(tmp_path / "dagster_home")})
     log = open(tmp_path / "start.log", "w")
-    process = subprocess.Popen([CLI, "start", "--port", str(port), "--transactions", "20"], env=env,
+    process = subprocess.Popen([CLI, "start", "--port", str(port), "--transactions", "20", "--no-first-runs"], env=env,
                                stdout=log, stderr=subprocess.STDOUT)
     try:
         wait_for(lambda: answering(f"http://127.0.0.1:{port}/server_info"), 180, "the webserver")

@@ -14,8 +14,8 @@ import ledger_pipeline
 ROOT = Path(ledger_pipeline.__file__).parent
 # In data-flow order: a package may import from the packages before it (and itself), never after.
 LAYERS = ["platform", "ledger", "audit", "statements", "reconciliation", "alerting", "defs"]
-TOP = {"cli", "definitions"}  # the entry points, which may import anything
-DAGSTER_USERS = {"defs", "definitions", "cli"}  # cli reads the Dagster instance that holds anchors
+TOP = {"cli", "definitions", "first_start"}  # the entry points, which may import anything
+DAGSTER_USERS = {"defs", "definitions", "cli", "first_start"}  # cli reads the Dagster instance that holds anchors
 
 
 def module_name(path: Path) -> str:

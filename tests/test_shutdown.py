@@ -42,7 +42,8 @@ def test_ctrl_c_with_a_reconciliation_in_flight_leaves_no_process_and_no_running
     before = project_processes()
     port = free_port()
     log = open(tmp_path / "start.log", "w")
-    process = subprocess.Popen([CLI, "start", "--port", str(port)], env=pipeline_env(ledger_url, databases, tmp_path),
+    process = subprocess.Popen([CLI, "start", "--port", str(port), "--no-first-runs"],
+                               env=pipeline_env(ledger_url, databases, tmp_path),
                                stdout=log, stderr=subprocess.STDOUT)
     # The reconciliation writes its 'running' row, then waits on this lock: in flight, deterministically.
     blocker = psycopg.connect(ledger_url)

@@ -58,9 +58,11 @@ def dagster_command(ledger_url: str, args: list[str]) -> int:
     return subprocess.run([DAGSTER, *args], env=dagster_env(ledger_url)).returncode
 
 
-def run_dagster(ledger_url: str, host: str, port: int, after_stop: Callable[[], None]) -> int:
-    """Runs `dg dev` until Ctrl-C or SIGTERM (or until it ends by itself), then stops every
-    process it started (supervisor.py) and calls ``after_stop``, while the database is still up."""
+def run_dagster(ledger_url: str, host: str, port: int, after_start: Callable[[], None],
+                after_stop: Callable[[], None]) -> int:
+    """Runs `dg dev` until Ctrl-C or SIGTERM (or until it ends by itself), calling ``after_start``
+    once it is started, then stops every process it started (supervisor.py) and calls
+    ``after_stop``, while the database is still up."""
     env = dagster_env(ledger_url)
     # workspace.yaml, which the Helm chart and other tools read too, names the code location.
     supervisor = Supervisor([DG, "dev", "-h", host, "-p", str(port), "-w", str(WORKSPACE)], env,
@@ -76,6 +78,7 @@ def run_dagster(ledger_url: str, host: str, port: int, after_stop: Callable[[], 
     try:
         supervisor.start()
         print(f"Dagster UI: http://{host}:{port}  (Ctrl-C stops the pipeline)", flush=True)
+        after_start()
         code = supervisor.process.wait()
         print(f"dg dev ended by itself (exit code {code})", flush=True)
     except KeyboardInterrupt:
