@@ -49,6 +49,13 @@ def full_resources(ledger_url: str) -> dict:
     return {"ledger_db": LedgerResource(url=ledger_url), "balance_cache": BalanceCacheResource()}
 
 
+def escalate(instance, cursor=None):
+    """An evaluation of the escalation sensor, reaching the ledger as the Definitions' resource does."""
+    with dg.build_sensor_context(instance=instance, definitions=defs, resources={"ledger_db": LedgerResource()},
+                                 cursor=cursor) as context:
+        return escalate_failed_hourly_check.evaluate_tick(context)
+
+
 def run_job(name: str, instance, **kwargs):
     return defs.resolve_job_def(name).execute_in_process(instance=instance, raise_on_error=False, **kwargs)
 
@@ -98,22 +105,19 @@ def test_a_fault_fails_its_check_with_metadata_while_the_run_succeeds(ledger, le
 
 def test_escalation_once_per_failed_hourly_run_and_never_for_a_passing_one(ledger, demo, instance):
     assert run_job("hourly_balance_check_job", instance).success
-    context = dg.build_sensor_context(instance=instance, definitions=defs)
-    first = escalate_failed_hourly_check.evaluate_tick(context)
+    first = escalate(instance)
     assert first.run_requests == []
 
     inject(ledger, demo, "one-sided-entry")
     failing = run_job("hourly_balance_check_job", instance)
     assert failing.success  # a failed non-blocking check does not fail the run
-    second = escalate_failed_hourly_check.evaluate_tick(
-        dg.build_sensor_context(instance=instance, definitions=defs, cursor=first.cursor))
+    second = escalate(instance, first.cursor)
     [request] = second.run_requests
     assert request.run_key == failing.run_id and request.tags[ESCALATED_FROM_TAG] == failing.run_id
     assert request.run_config["ops"]["full_reconciliation"]["config"]["run_type"] == "escalation"
     assert request.job_name in (None, "full_reconciliation_job")
 
-    again = escalate_failed_hourly_check.evaluate_tick(
-        dg.build_sensor_context(instance=instance, definitions=defs, cursor=second.cursor))
+    again = escalate(instance, second.cursor)
     assert again.run_requests == []
 
     escalated = run_job("full_reconciliation_job", instance, run_config=request.run_config, tags=request.tags)
@@ -123,19 +127,18 @@ def test_escalation_once_per_failed_hourly_run_and_never_for_a_passing_one(ledge
 def test_an_hourly_run_that_could_not_reach_the_ledger_found_nothing_and_is_not_escalated(
     ledger, ledger_url, demo, instance, monkeypatch
 ):
-    started = escalate_failed_hourly_check.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+    started = escalate(instance)
     monkeypatch.setenv("LEDGER_DATABASE_URL", ledger_url.replace("/ledger_test_", "/no_such_db_"))
     broken = run_job("hourly_balance_check_job", instance)
     assert not broken.success
-    data = escalate_failed_hourly_check.evaluate_tick(
-        dg.build_sensor_context(instance=instance, definitions=defs, cursor=started.cursor))
+    data = escalate(instance, started.cursor)
     assert data.run_requests == [] and int(data.cursor) > int(started.cursor)
 
 
 def test_a_sensor_switched_on_later_does_not_act_on_history(ledger, demo, instance):
     inject(ledger, demo, "one-sided-entry")
     assert run_job("hourly_balance_check_job", instance).success
-    first = escalate_failed_hourly_check.evaluate_tick(dg.build_sensor_context(instance=instance, definitions=defs))
+    first = escalate(instance)
     assert first.run_requests == [] and first.cursor
 
 
