@@ -51,7 +51,6 @@ CREATE TABLE statements (
     -- first), the closing is the opening plus the lines.
     balances_derived   boolean NOT NULL,
     source_position    text NOT NULL,  -- the XML element or line of the file it starts at
-    line_count         integer NOT NULL CHECK (line_count >= 0),
     -- A different file restating a statement already imported is refused.
     UNIQUE (account_identifier, bank_statement_id)
 );
