@@ -180,3 +180,16 @@ def test_replica_position_columns_roll_back(empty_db_url):
                                               " WHERE table_name = 'reconciliation_runs'")}
     assert not {c for c in columns if c.startswith("replica_")}
     assert runner.up() == ["013", "014", "015", "016"]
+
+
+def test_statements_roll_back_to_the_audit_write_before_them(empty_db_url):
+    runner = Runner(empty_db_url)
+    runner.up()
+    assert runner.down("016") == ["016"]
+    for table in ("bank_accounts", "statement_files", "statements", "statement_lines"):
+        assert not table_exists(empty_db_url, table)
+    with psycopg.connect(empty_db_url) as conn:
+        definition = conn.execute("SELECT pg_get_functiondef('audit_write'::regproc)").fetchone()[0]
+        assert "statement" not in definition
+        assert conn.execute("SELECT to_regproc('audit_statements')").fetchone() == (None,)
+    assert runner.up() == ["016"]

@@ -187,7 +187,7 @@ class _Reader:
         opening = next((b for b in balances if b.code in OPENING), None)
         closing = next((b for b in balances if b.code == CLOSING), None)
         if opening is None or closing is None:
-            missing = "an opening booked balance (OPBD or PRCD)" if opening is None else "a closing booked balance (CLBD)"
+            missing = "opening booked balance (OPBD or PRCD)" if opening is None else "closing booked balance (CLBD)"
             raise StatementError(where, f"the statement has no {missing}")
         declared, ccy_path = st.get("currency", (None, None))
         ccy = currency(declared, ccy_path) if declared else opening.currency
