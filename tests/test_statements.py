@@ -15,7 +15,7 @@ from statement_files import MT940, Camt, Entry, camt053, stripe_export, write
 from test_cli import run
 from ledger_pipeline.reconciliation import Scope, reconcile
 from ledger_pipeline.reconciliation.checks import AUDIT_CHECKS
-from ledger_pipeline.statements import formats
+from ledger_pipeline.statements import formats, inbox
 from ledger_pipeline.statements.importer import ALREADY_IMPORTED, IMPORTED, import_file
 from ledger_pipeline.statements.mapping import map_account
 from ledger_pipeline.statements.model import Line, Skipped, Statement, StatementError
@@ -417,3 +417,29 @@ def test_the_statements_commands(bank, ledger_url, tmp_path):
 
     unknown = run("statements", "import", str(path), "--format", "ofx", url=ledger_url)
     assert unknown.returncode == 2 and "unknown format 'ofx'" in unknown.stderr
+
+
+# --- the inbox ----------------------------------------------------------------------------------
+
+def test_the_inbox_moves_each_file_to_done_or_to_rejected_with_its_reason(bank, tmp_path, monkeypatch):
+    monkeypatch.setenv("LEDGER_STATEMENTS_INBOX", str(tmp_path / "inbox"))
+    assert inbox.pending() == []
+    drop = tmp_path / "inbox"
+    drop.mkdir()
+    good = write(drop, "a-march.xml", camt053(8))
+    write(drop, "b-march-again.xml", camt053(8))
+    bad = write(drop, "c-bad.sta", MT940.replace("C250,00", "C25O,00"))
+    write(drop, ".d-still-writing.xml", "<Docu")
+    assert inbox.pending() == [good, drop / "b-march-again.xml", bad]
+
+    outcomes = [inbox.process(bank, path) for path in inbox.pending()]
+    assert [(o.status, o.moved_to.relative_to(drop).as_posix()) for o in outcomes] == [
+        (IMPORTED, "done/a-march.xml"), (ALREADY_IMPORTED, "done/b-march-again.xml"),
+        ("refused", "rejected/c-bad.sta")]
+    assert (drop / "rejected" / "c-bad.sta.reason").read_text() == outcomes[2].reason + "\n"
+    assert outcomes[2].reason.startswith(f"{bad}: line 6: :61: '2603020302C25O,00NTRFE2E-1//BANKREF-1'")
+    assert inbox.pending() == [] and (drop / ".d-still-writing.xml").exists()
+
+    write(drop, "a-march.xml", camt053(8))  # the same name again lands beside the first
+    assert inbox.process(bank, drop / "a-march.xml").moved_to == drop / "done" / "a-march-2.xml"
+    assert counts(bank) == (1, 1, 2)
