@@ -443,3 +443,9 @@ def test_the_inbox_moves_each_file_to_done_or_to_rejected_with_its_reason(bank, 
     write(drop, "a-march.xml", camt053(8))  # the same name again lands beside the first
     assert inbox.process(bank, drop / "a-march.xml").moved_to == drop / "done" / "a-march-2.xml"
     assert counts(bank) == (1, 1, 2)
+
+
+def test_a_missing_file_is_refused_in_one_line(bank, tmp_path):
+    with pytest.raises(StatementError, match=r"/nowhere\.xml: the file: cannot be read: No such file or directory;"
+                                             r" nothing was imported$"):
+        import_file(bank, tmp_path / "nowhere.xml")

@@ -116,7 +116,7 @@ class Rows:
         try:
             handle = open(self.path, newline="", encoding=self.encoding)
         except (OSError, LookupError) as exc:
-            raise StatementError(str(self.path), f"cannot read the file: {exc}") from None
+            raise StatementError("the file", f"cannot be read: {exc}") from None
         with handle:
             reader = csv.DictReader(handle, delimiter=self.delimiter, strict=True)
             try:

@@ -40,7 +40,7 @@ def detect(path: Path) -> str:
         with open(path, "rb") as handle:
             head = handle.read(SNIFF_BYTES)
     except OSError as exc:
-        raise StatementError(str(path), f"cannot read the file: {exc.strerror}") from None
+        raise StatementError("the file", f"cannot be read: {exc.strerror}") from None
     text = head.decode("utf-8", errors="replace").lstrip("\ufeff\x01\x03 \t\r\n")
     if text.startswith("<"):
         return "camt053"

@@ -64,7 +64,7 @@ def file_sha256(path: Path) -> str:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 digest.update(chunk)
     except OSError as exc:
-        raise StatementError(str(path), f"cannot read the file: {exc.strerror}") from None
+        raise StatementError("the file", f"cannot be read: {exc.strerror}") from None
     return digest.hexdigest()
 
 

@@ -78,4 +78,4 @@ def _header(path: Path) -> list[str]:
         with open(path, encoding="utf-8-sig", newline="") as handle:
             return [name.strip() for name in handle.readline().rstrip("\r\n").split(",")]
     except (OSError, UnicodeDecodeError) as exc:
-        raise StatementError(str(path), f"cannot read the file: {exc}") from None
+        raise StatementError("the file", f"cannot be read: {exc}") from None
