@@ -232,8 +232,8 @@ XXE = '<!DOCTYPE Document [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
      "a document type declaration (DTD) is not allowed in a statement"),
     ("external entity", camt053(8, prolog=XXE), "the document",
      "a document type declaration (DTD) is not allowed in a statement"),
-    ("truncated", camt053(8).rsplit("</BkToCstmrStmt>", 1)[0], "line 5, column 0",
-     "not well-formed XML (no element found)"),
+    ("truncated", camt053(8).rsplit("</BkToCstmrStmt>", 1)[0], "line 5, column 1",
+     "not well-formed XML (Premature end of data in tag BkToCstmrStmt line 3)"),
 ])
 def test_bad_camt053_input_is_refused_naming_the_element(bank, tmp_path, name, text, where, problem):
     path = write(tmp_path, "bad.xml", text)

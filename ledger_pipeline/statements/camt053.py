@@ -1,8 +1,8 @@
 """ISO 20022 camt.053 (bank to customer statement), versions .001.02 to .001.08, read as a stream.
 
-The XML is parsed with defusedxml (no DTD, so no entities and no external references) event by
-event; each Stmt child is read when it ends and then dropped, so memory stays flat however many
-entries a file has. Elements are matched by local name, so the version's namespace only has to be
+The XML is parsed by lxml event by event with entities left unresolved, no network and no DTD
+loaded, and a document that declares a DTD at all is refused; each Stmt child is read when it
+ends and then dropped, so memory stays flat however many entries a file has. Elements are matched by local name, so the version's namespace only has to be
 one of .02 to .08. Problems are named by element path, e.g. /Document/BkToCstmrStmt/Stmt[1]/Ntry[3]/Amt.
 
 What a statement line is: one booked entry (Ntry), signed by its CdtDbtInd. A batch entry whose
@@ -12,74 +12,65 @@ line per transaction (so each can be matched); otherwise the entry is one line. 
 """
 
 import re
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cache
 from decimal import Decimal
 from pathlib import Path
 from typing import Optional
 
-from defusedxml import DTDForbidden, DefusedXmlException, EntitiesForbidden, ExternalReferenceForbidden
-from defusedxml.ElementTree import iterparse
+from lxml import etree
 
 from .model import Line, Skipped, Statement, StatementError, amount, currency, iso_date
 
 NAMESPACE = re.compile(r"\{urn:iso:std:iso:20022:tech:xsd:camt\.053\.001\.0[2-8]\}Document")
-REPEATED = {"Stmt", "Bal", "Ntry", "NtryDtls", "TxDtls"}  # paths number these: Ntry[3]
+REPEATED = {"Bal", "Ntry"}  # paths number these among a statement's children: Ntry[3]
+# The elements the reader is shown; lxml builds the others into them without a Python call.
+READ = ("Document", "Stmt", "Id", "ElctrncSeqNb", "LglSeqNb", "StmtPgntn", "Acct", "Bal", "Ntry")
 OPENING = ("OPBD", "PRCD")  # opening booked; or previously closed booked, which some banks send
 CLOSING = "CLBD"
 SIGNS = {"CRDT": 1, "DBIT": -1}
-REFUSED = {
-    DTDForbidden: "a document type declaration (DTD) is not allowed in a statement",
-    EntitiesForbidden: "entity declarations are not allowed in a statement",
-    ExternalReferenceForbidden: "external references are not allowed in a statement",
-}
+NO_DTD = "a document type declaration (DTD) is not allowed in a statement"
 
 
 def read(path: Path) -> Iterator[Statement | Line | Skipped]:
     reader = _Reader()
+    events = etree.iterparse(str(path), events=("start", "end"), tag=[f"{{*}}{name}" for name in READ],
+                             resolve_entities=False, no_network=True,
+                             load_dtd=False, huge_tree=False, remove_comments=True, remove_pis=True)
     try:
-        for event, element in iterparse(str(path), events=("start", "end"), forbid_dtd=True):
+        for event, element in events:
             yield from (reader.start(element) if event == "start" else reader.end(element))
-    except ET.ParseError as exc:
+    except etree.XMLSyntaxError as exc:
         line, column = exc.position
-        raise StatementError(f"line {line}, column {column}",
-                             f"not well-formed XML ({str(exc).split(':')[0]})") from None
-    except DefusedXmlException as exc:
-        raise StatementError("the document", REFUSED.get(type(exc), str(exc))) from None
+        problem = exc.msg.rsplit(f", line {line}", 1)[0]  # libxml2 repeats the position
+        raise StatementError(f"line {line}, column {column}", f"not well-formed XML ({problem})") from None
     if reader.statements == 0:
         raise StatementError("/Document/BkToCstmrStmt", "no statement (Stmt) in the file")
 
 
-def _local(tag: str) -> str:
-    return tag.rsplit("}", 1)[-1]
+def _local(tag) -> str:
+    return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""  # entities left unresolved have no name
 
 
-def _find(element: ET.Element, *names: str) -> Optional[ET.Element]:
+@cache
+def _path(names: tuple[str, ...]) -> str:
+    return "/".join(f"{{*}}{name}" for name in names)
+
+
+def _find(element: etree._Element, *names: str) -> Optional[etree._Element]:
     """The first descendant along local names, whatever their namespace."""
-    for name in names:
-        element = next((child for child in element if _local(child.tag) == name), None)
-        if element is None:
-            return None
-    return element
+    return element.find(_path(names))
 
 
-def _text(element: ET.Element, *names: str) -> Optional[str]:
-    found = _find(element, *names)
+def _text(element: etree._Element, *names: str) -> Optional[str]:
+    found = element.find(_path(names))
     text = found.text.strip() if found is not None and found.text else ""
     return text or None
 
 
-def _all(element: ET.Element, name: str) -> list[ET.Element]:
-    return [child for child in element if _local(child.tag) == name]
-
-
-@dataclass
-class _Open:
-    name: str
-    path: str
-    element: ET.Element
-    children: dict = field(default_factory=dict)  # local name -> how many so far, for paths
+def _all(element: etree._Element, name: str) -> list[etree._Element]:
+    return element.findall(_path((name,)))
 
 
 @dataclass
@@ -92,63 +83,72 @@ class _Balance:
 
 
 class _Reader:
+    """Sees only the elements it reads (lxml filters the rest in C): the document, each statement
+    and the statement's own children; paths are counted per statement."""
+
     def __init__(self):
-        self.open: list[_Open] = []
         self.statements = 0
         self.statement: dict = {}
+        self.root_seen = False
 
-    def start(self, element: ET.Element) -> Iterator[Statement]:
+    def start(self, element: etree._Element) -> Iterator[Statement]:
         name = _local(element.tag)
-        if self.open:
-            parent = self.open[-1]
-            n = parent.children[name] = parent.children.get(name, 0) + 1
-            path = f"{parent.path}/{name}[{n}]" if name in REPEATED else f"{parent.path}/{name}"
-        else:
-            path = f"/{name}"
+        if not self.root_seen:
+            self.root_seen = True
+            if element.getroottree().docinfo.doctype:
+                raise StatementError("the document", NO_DTD)
             if not NAMESPACE.fullmatch(element.tag):
-                raise StatementError(path, f"not a camt.053 document (.001.02 to .001.08): the root element is {element.tag}")
-        self.open.append(_Open(name, path, element))
-        if name == "Stmt":
+                raise StatementError(f"/{name}", "not a camt.053 document (.001.02 to .001.08):"
+                                                 f" the root element is {element.tag}")
+        elif name == "Stmt":
             self.statements += 1
-            self.statement = {"key": self.statements, "path": path, "balances": [], "lines": 0, "header": None}
-        elif name == "Ntry" and self.statement.get("header") is None and self._in("Stmt"):
+            self.statement = {"key": self.statements, "path": f"/Document/BkToCstmrStmt/Stmt[{self.statements}]",
+                              "balances": [], "lines": 0, "header": None, "Bal": 0, "Ntry": 0}
+        elif name == "Ntry" and self.statement.get("header") is None and self._parent(element) == "Stmt":
             yield self._header()
 
-    def end(self, element: ET.Element) -> Iterator[Statement | Line | Skipped]:
-        node = self.open.pop()
-        parent = self.open[-1] if self.open else None
-        if parent is not None and parent.name == "Stmt":
-            yield from self._statement_child(node)
-        if node.name == "Stmt" and self.statement["header"] is None:
-            yield self._header()
-        if parent is not None and parent.name in ("Stmt", "BkToCstmrStmt"):
-            parent.element.remove(element)  # read: let it go, so a large file is never held whole
+    def end(self, element: etree._Element) -> Iterator[Statement | Line | Skipped]:
+        name, parent = _local(element.tag), self._parent(element)
+        if parent == "Stmt":
+            yield from self._statement_child(name, element)
+            element.getparent().remove(element)  # read: let it go, so a large file is never held whole
+        elif name == "Stmt":
+            if self.statement["header"] is None:
+                yield self._header()
+            element.getparent().remove(element)
 
-    def _in(self, name: str) -> bool:
-        return len(self.open) >= 2 and self.open[-2].name == name
+    @staticmethod
+    def _parent(element: etree._Element) -> str:
+        parent = element.getparent()
+        return "" if parent is None else _local(parent.tag)
 
-    def _statement_child(self, node: _Open) -> Iterator[Line | Skipped]:
-        element, path, st = node.element, node.path, self.statement
-        if node.name in ("Id", "ElctrncSeqNb", "LglSeqNb"):
-            st[node.name] = (element.text or "").strip(), path
-        elif node.name == "StmtPgntn":
+    def _statement_child(self, name: str, element: etree._Element) -> Iterator[Line | Skipped]:
+        st = self.statement
+        if name in REPEATED:
+            st[name] += 1
+            path = f"{st['path']}/{name}[{st[name]}]"
+        else:
+            path = f"{st['path']}/{name}"
+        if name in ("Id", "ElctrncSeqNb", "LglSeqNb"):
+            st[name] = (element.text or "").strip(), path
+        elif name == "StmtPgntn":
             st["PgNb"] = _text(element, "PgNb"), f"{path}/PgNb"
-        elif node.name == "Acct":
+        elif name == "Acct":
             st["account"] = _text(element, "Id", "IBAN") or _text(element, "Id", "Othr", "Id"), f"{path}/Id"
             st["currency"] = _text(element, "Ccy"), f"{path}/Ccy"
-        elif node.name == "Bal":
+        elif name == "Bal":
             st["balances"].append(self._balance(element, path))
-        elif node.name == "Ntry":
+        elif name == "Ntry":
             yield from self._entry(element, path)
 
-    def _balance(self, element: ET.Element, path: str) -> Optional[_Balance]:
+    def _balance(self, element: etree._Element, path: str) -> Optional[_Balance]:
         code = _text(element, "Tp", "CdOrPrtry", "Cd")
         if code not in OPENING + (CLOSING,):
             return None
         ccy, value = self._signed(element, path)
         return _Balance(code, value, ccy, self._date(element, "Dt", path, required=True), path)
 
-    def _signed(self, element: ET.Element, path: str, ccy: Optional[str] = None) -> tuple[str, Decimal]:
+    def _signed(self, element: etree._Element, path: str, ccy: Optional[str] = None) -> tuple[str, Decimal]:
         amt = _find(element, "Amt")
         if amt is None:
             raise StatementError(path, "no amount (Amt)")
@@ -165,7 +165,7 @@ class _Reader:
         return code, value * SIGNS[indicator]
 
     @staticmethod
-    def _date(element: ET.Element, name: str, path: str, required: bool = False):
+    def _date(element: etree._Element, name: str, path: str, required: bool = False):
         holder = _find(element, name)
         text = None if holder is None else (_text(holder, "Dt") or _text(holder, "DtTm"))
         if text is None:
@@ -211,7 +211,7 @@ class _Reader:
             raise StatementError(path, f"not a number: {text!r}")
         return int(text)
 
-    def _entry(self, element: ET.Element, path: str) -> Iterator[Line | Skipped]:
+    def _entry(self, element: etree._Element, path: str) -> Iterator[Line | Skipped]:
         header = self.statement["header"]
         status = _text(element, "Sts", "Cd") or _text(element, "Sts")
         if status is None:
@@ -238,7 +238,7 @@ class _Reader:
             yield self._line(path, booked, value_date, signed, header.currency,
                              reference or part.get("reference"), part, entry_info, code, element)
 
-    def _transaction(self, tx: ET.Element, path: str, ccy: str, entry_amount: Decimal) -> dict:
+    def _transaction(self, tx: etree._Element, path: str, ccy: str, entry_amount: Decimal) -> dict:
         amt_holder = tx if _find(tx, "Amt") is not None else _find(tx, "AmtDtls", "TxAmt")
         value = None
         if amt_holder is not None and (_find(amt_holder, "Amt").get("Ccy") or "").upper() == ccy:
@@ -274,10 +274,10 @@ class _Reader:
             bank_reference=reference, end_to_end_id=part.get("end_to_end_id"),
             counterparty=part.get("counterparty"), counterparty_account=part.get("counterparty_account"),
             description=part.get("description") or entry_info, bank_transaction_code=code,
-            raw=ET.tostring(element, encoding="unicode").strip())
+            raw=etree.tostring(element, encoding="unicode", with_tail=False))
 
 
-def _bank_code(entry: ET.Element) -> Optional[str]:
+def _bank_code(entry: etree._Element) -> Optional[str]:
     domain = _find(entry, "BkTxCd", "Domn")
     if domain is not None:
         parts = [_text(domain, "Cd"), _text(domain, "Fmly", "Cd"), _text(domain, "Fmly", "SubFmlyCd")]

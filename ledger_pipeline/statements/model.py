@@ -98,7 +98,7 @@ def iso_date(text: Optional[str], where: str) -> dt.date:
     stripped = (text or "").strip()
     if _DATE.fullmatch(stripped[:10]) and (len(stripped) == 10 or stripped[10] in ("T", " ")):
         try:
-            return dt.datetime.strptime(stripped[:10], "%Y-%m-%d").date()
+            return dt.date.fromisoformat(stripped[:10])
         except ValueError:
             pass
     raise StatementError(where, f"not a date: {text!r} (expected YYYY-MM-DD)")
