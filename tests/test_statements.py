@@ -234,6 +234,8 @@ XXE = '<!DOCTYPE Document [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
      "a document type declaration (DTD) is not allowed in a statement"),
     ("truncated", camt053(8).rsplit("</BkToCstmrStmt>", 1)[0], "line 5, column 1",
      "not well-formed XML (Premature end of data in tag BkToCstmrStmt line 3)"),
+    ("undeclared entity", _camt("<Ustrd>Invoice 42</Ustrd>", "<Ustrd>Invoice &foo;</Ustrd>"), "line 4, column",
+     "not well-formed XML (Entity 'foo' not defined)"),
 ])
 def test_bad_camt053_input_is_refused_naming_the_element(bank, tmp_path, name, text, where, problem):
     path = write(tmp_path, "bad.xml", text)

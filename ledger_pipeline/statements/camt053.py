@@ -2,8 +2,9 @@
 
 The XML is parsed by lxml event by event with entities left unresolved, no network and no DTD
 loaded, and a document that declares a DTD at all is refused; each Stmt child is read when it
-ends and then dropped, so memory stays flat however many entries a file has. Elements are matched by local name, so the version's namespace only has to be
-one of .02 to .08. Problems are named by element path, e.g. /Document/BkToCstmrStmt/Stmt[1]/Ntry[3]/Amt.
+ends and then dropped, so memory stays flat however many entries a file has. Elements are
+matched by local name, so the version's namespace only has to be one of .02 to .08. Problems are
+named by element path, e.g. /Document/BkToCstmrStmt/Stmt[1]/Ntry[3]/Amt.
 
 What a statement line is: one booked entry (Ntry), signed by its CdtDbtInd. A batch entry whose
 transaction details (TxDtls) each carry an amount that together make the entry's amount becomes one
@@ -14,8 +15,8 @@ line per transaction (so each can be matched); otherwise the entry is one line. 
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from functools import cache
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
 from typing import Optional
 
@@ -42,9 +43,12 @@ def read(path: Path) -> Iterator[Statement | Line | Skipped]:
         for event, element in events:
             yield from (reader.start(element) if event == "start" else reader.end(element))
     except etree.XMLSyntaxError as exc:
-        line, column = exc.position
-        problem = exc.msg.rsplit(f", line {line}", 1)[0]  # libxml2 repeats the position
-        raise StatementError(f"line {line}, column {column}", f"not well-formed XML ({problem})") from None
+        last = exc.error_log.last_error  # says what broke, where the exception may not
+        if last is not None and last.filename == str(path):
+            line, column, problem = last.line, last.column, last.message
+        else:
+            (line, column), problem = exc.position, exc.msg
+        raise StatementError(f"line {line}, column {column}", f"not well-formed XML ({problem.strip()})") from None
     if reader.statements == 0:
         raise StatementError("/Document/BkToCstmrStmt", "no statement (Stmt) in the file")
 
@@ -95,12 +99,14 @@ class _Reader:
         name = _local(element.tag)
         if not self.root_seen:
             self.root_seen = True
-            if element.getroottree().docinfo.doctype:
+            tree = element.getroottree()
+            if tree.docinfo.doctype:
                 raise StatementError("the document", NO_DTD)
-            if not NAMESPACE.fullmatch(element.tag):
-                raise StatementError(f"/{name}", "not a camt.053 document (.001.02 to .001.08):"
-                                                 f" the root element is {element.tag}")
-        elif name == "Stmt":
+            root = tree.getroot().tag
+            if not NAMESPACE.fullmatch(root):
+                raise StatementError(f"/{_local(root)}", f"not a camt.053 document (.001.02 to .001.08):"
+                                                         f" the root element is {root}")
+        if name == "Stmt":
             self.statements += 1
             self.statement = {"key": self.statements, "path": f"/Document/BkToCstmrStmt/Stmt[{self.statements}]",
                               "balances": [], "lines": 0, "header": None, "Bal": 0, "Ntry": 0}
