@@ -10,7 +10,7 @@ from decimal import Decimal
 import psycopg
 import pytest
 
-from conftest import APP_LOGIN, add_account, with_user
+from conftest import add_account
 from statement_files import MT940, Camt, Entry, camt053, stripe_export, write
 from test_cli import run
 from ledger_pipeline.reconciliation import Scope, reconcile

@@ -3,7 +3,6 @@
 Exit codes: 0 imported (or already imported, said so), 2 refused, with one line naming the line
 or XML element of the file and the reason."""
 
-import argparse
 import json
 from dataclasses import asdict
 from pathlib import Path
@@ -56,7 +55,7 @@ def cmd_import(args, db: LedgerDatabase) -> int:
         print(json.dumps({"status": "refused", "file": str(args.file), "reason": str(exc)}, indent=2))
         return REFUSED
     if args.json:
-        print(json.dumps({k: v for k, v in asdict(result).items()}, default=str, indent=2))
+        print(json.dumps(asdict(result), default=str, indent=2))
     else:
         print(describe(result))
     return 0
