@@ -23,6 +23,7 @@ from .platform.progress import Progress
 from .reconciliation import RUN_TYPES, Scope, reconcile
 from .reconciliation.checks import AUDIT_CHECKS, describe_period
 from .reconciliation.recorder import INTERRUPTED, history, run_with_items, sweep_abandoned
+from .statements.commands import add_statement_commands
 
 # Exit codes of `reconcile`; every command exits 2 on bad input or a broken run.
 PASSED, FAILED, ERROR = 0, 1, 2
@@ -387,6 +388,7 @@ def parser() -> argparse.ArgumentParser:
     restore = audit_actions.add_parser("restore", help="bring an archived month back into audit_log")
     restore.add_argument("month", type=month)
     restore.set_defaults(run=cmd_audit_restore)
+    add_statement_commands(commands)
     return top
 
 

@@ -35,6 +35,7 @@ CELERY_BROKER_VAR = "LEDGER_CELERY_BROKER"  # the Celery profile's broker
 CELERY_QUEUE_VAR = "LEDGER_CELERY_QUEUE"  # the Celery queue the chunks go to, which workers listen on
 EXECUTORS = ("multiprocess", "celery")
 ALERT_RETRY_VAR = "LEDGER_ALERT_RETRY_SECONDS"  # the first retry of an undelivered alert; it doubles each time
+STATEMENTS_INBOX_VAR = "LEDGER_STATEMENTS_INBOX"  # bank statement files to import; done/ and rejected/ beside
 
 
 def embedded_dir() -> Path:
@@ -163,3 +164,7 @@ def _seconds(var: str, default: str) -> float:
     if not 0 <= value < math.inf:
         raise LedgerError(f"{var} must be a number of seconds, 0 or more, got {text!r}")
     return value
+
+
+def statements_inbox() -> Path:
+    return Path(os.environ.get(STATEMENTS_INBOX_VAR, "").strip() or PROJECT_DIR / ".ledger-statements" / "inbox")

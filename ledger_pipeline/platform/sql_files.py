@@ -8,11 +8,12 @@ from . import settings
 
 
 @cache
-def _template(name: str) -> str:
+def text(name: str) -> str:
+    """sql/<name>.sql as it stands: for statements that take bound parameters."""
     return (settings.SQL_DIR / f"{name}.sql").read_text()
 
 
 def render(name: str, **values) -> sql.Composed:
     """sql/<name>.sql with each {placeholder} filled in as a literal. Literals rather than bound
     parameters: the files hold several statements and CREATE TABLE AS, which take no parameters."""
-    return sql.SQL(_template(name)).format(**{key: sql.Literal(value) for key, value in values.items()})
+    return sql.SQL(text(name)).format(**{key: sql.Literal(value) for key, value in values.items()})

@@ -1,5 +1,6 @@
 -- A reconciliation must see every row. It runs as ledger_system, whose policies on the three
--- ledger tables are USING (true); this finds anything that would narrow that sight: a missing
+-- ledger tables and the four of bank statements (which the audit trail check reads) are
+-- USING (true); this finds anything that would narrow that sight: a missing
 -- system policy, or a restrictive policy (restrictive policies are ANDed with the permissive ones).
 SELECT t.tablename AS table_name,
        current_user AS reading_as,
@@ -10,4 +11,5 @@ SELECT t.tablename AS table_name,
        (SELECT count(*) FROM pg_policies p
         WHERE p.schemaname = 'public' AND p.tablename = t.tablename
           AND p.permissive = 'RESTRICTIVE') AS restrictive_policies
-FROM (VALUES ('accounts'), ('transactions'), ('entries')) AS t (tablename)
+FROM (VALUES ('accounts'), ('transactions'), ('entries'),
+             ('bank_accounts'), ('statement_files'), ('statements'), ('statement_lines')) AS t (tablename)

@@ -1,4 +1,5 @@
--- Every row of accounts, transactions and entries has its INSERT audit row, and stands as the
+-- Every row of the ledger (accounts, transactions, entries) and of bank statements
+-- (bank_accounts, statement_files, statements, statement_lines) has its INSERT audit row, and stands as the
 -- new_data of its latest audit row; every record whose latest audit row is not a DELETE still
 -- exists. A ledger row written, changed or deleted with the triggers disabled breaks one of these.
 -- One pass over each table, joined to the latest audit row per record: one sort of the log by
@@ -19,6 +20,14 @@ WITH audited AS (
     SELECT 'transactions', t.id, to_jsonb(t) FROM transactions t
     UNION ALL
     SELECT 'entries', e.id, to_jsonb(e) FROM entries e
+    UNION ALL
+    SELECT 'bank_accounts', b.id, to_jsonb(b) FROM bank_accounts b
+    UNION ALL
+    SELECT 'statement_files', f.id, to_jsonb(f) FROM statement_files f
+    UNION ALL
+    SELECT 'statements', s.id, to_jsonb(s) FROM statements s
+    UNION ALL
+    SELECT 'statement_lines', l.id, to_jsonb(l) FROM statement_lines l
 ), compared AS (
     SELECT coalesce(l.table_name, au.table_name) AS table_name, coalesce(l.id, au.record_id) AS record_id,
            l.data, au.seq, au.new_data, coalesce(l.data, au.new_data, au.old_data) AS known,

@@ -11,6 +11,14 @@ WITH wanted (relid, trigger_name, function_name) AS (
            ('public.accounts'::regclass, 'prevent_truncate_accounts', 'prevent_ledger_truncate'),
            ('public.transactions'::regclass, 'prevent_truncate_transactions', 'prevent_ledger_truncate'),
            ('public.entries'::regclass, 'prevent_truncate_entries', 'prevent_ledger_truncate'),
+           ('public.bank_accounts'::regclass, 'trigger_audit_bank_accounts', 'audit_statements'),
+           ('public.statement_files'::regclass, 'trigger_audit_statement_files', 'audit_statements'),
+           ('public.statements'::regclass, 'trigger_audit_statements', 'audit_statements'),
+           ('public.statement_lines'::regclass, 'trigger_audit_statement_lines', 'audit_statements'),
+           ('public.bank_accounts'::regclass, 'prevent_truncate_bank_accounts', 'prevent_ledger_truncate'),
+           ('public.statement_files'::regclass, 'prevent_truncate_statement_files', 'prevent_ledger_truncate'),
+           ('public.statements'::regclass, 'prevent_truncate_statements', 'prevent_ledger_truncate'),
+           ('public.statement_lines'::regclass, 'prevent_truncate_statement_lines', 'prevent_ledger_truncate'),
            ('public.audit_seals'::regclass, 'prevent_seal_update', 'prevent_audit_modification'),
            ('public.audit_seals'::regclass, 'prevent_seal_truncate', 'prevent_audit_modification')
     UNION ALL
