@@ -1,7 +1,8 @@
 -- No liability account that a period's entries touched has a balance below zero as of the
--- period's end: its total (checkpoint plus arrivals) less what its entries moved after the end.
--- An account's balance changes only through entries, so the periods that did not touch it were
--- checked by the period that last did. One row per offending account and period.
+-- period's end: its total (checkpoint plus arrivals, or every entry) less what its entries moved
+-- after the end. An account's balance changes only through entries, so the periods that did not
+-- touch it were checked by the period that last did. A whole-ledger run is one period that ends
+-- at infinity: every account's balance now. One row per offending account and run.
 WITH totals AS (
     SELECT account_id, sum(credits) - sum(debits) AS computed FROM run_totals GROUP BY account_id
 ), at_risk AS MATERIALIZED (

@@ -2,18 +2,19 @@
 -- from its entries, as of the period's end. Stored balances exist only as of now, so both sides
 -- are taken back to the period's end by what the entries after it moved: the difference is the
 -- stored balance less the total of every entry, whatever the period, and only the few drifting
--- accounts need their history. One row per drifting account and period: expected = computed,
--- actual = stored.
+-- accounts need their history. A whole-ledger run is one period that ends at infinity and lists
+-- every account, so it judges those without entries too. One row per drifting account and run:
+-- expected = computed, actual = stored.
 WITH drift AS (
     SELECT
         a.*,
-        balance_delta(a.account_type, 'debit', sum(t.debits))
-            + balance_delta(a.account_type, 'credit', sum(t.credits)) AS computed_now
-    FROM run_totals t
-    JOIN accounts a ON a.id = t.account_id
+        balance_delta(a.account_type, 'debit', coalesce(sum(t.debits), 0))
+            + balance_delta(a.account_type, 'credit', coalesce(sum(t.credits), 0)) AS computed_now
+    FROM accounts a
+    LEFT JOIN run_totals t ON t.account_id = a.id
     GROUP BY a.id
-    HAVING a.balance <> balance_delta(a.account_type, 'debit', sum(t.debits))
-                         + balance_delta(a.account_type, 'credit', sum(t.credits))
+    HAVING a.balance <> balance_delta(a.account_type, 'debit', coalesce(sum(t.debits), 0))
+                         + balance_delta(a.account_type, 'credit', coalesce(sum(t.credits), 0))
 ), moved AS (
     SELECT
         p.account_id,
