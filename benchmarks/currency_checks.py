@@ -13,14 +13,14 @@ Usage: uv run python benchmarks/currency_checks.py --entries 1000000 [--write BE
 """
 
 import argparse
-import re
 import sys
 import tempfile
 from pathlib import Path
 
 import psycopg
 
-from benchmarks.suite import DAY, T0, Scratch, build_ledger, log, passed, post_new_deposits, seconds, side_by_side
+from benchmarks.suite import (DAY, T0, Scratch, build_ledger, log, passed, post_new_deposits, seconds, side_by_side,
+                              write_section)
 from ledger_pipeline import settings, tax, trial_balance
 from ledger_pipeline.db import LedgerDatabase
 from ledger_pipeline.reconciliation import Scope, reconcile
@@ -120,10 +120,7 @@ def main() -> None:
     section = report(sizes, empty, args, version)
     print(section)
     if args.write:
-        text = args.write.read_text()
-        pattern = re.compile(rf"^{re.escape(SECTION)}.*?(?=^## |\Z)", re.S | re.M)
-        text = pattern.sub(lambda _: section + "\n", text, count=1) if pattern.search(text) else text.rstrip() + "\n\n" + section
-        args.write.write_text(text)
+        write_section(args.write, section)
 
 
 if __name__ == "__main__":
