@@ -4,7 +4,8 @@
 -- read (through idx_entries_account). One row per offending entry and run: expected = the amount
 -- at the minor unit, actual = the amount.
 WITH flagged AS MATERIALIZED (
-    SELECT p.account_id, p.bucket, p.currency, c.minor_units
+    -- DISTINCT: a whole-ledger run has a row per account and entry currency.
+    SELECT DISTINCT p.account_id, p.bucket, p.currency, c.minor_units
     FROM run_period_totals p
     JOIN currencies c ON c.code = p.currency
     WHERE p.finest_scale > c.minor_units

@@ -1,8 +1,7 @@
 -- Per run and currency, the entries of the run's period have debits equal to credits (a
 -- whole-ledger run: every entry). One row per run and currency (matched rows included: there are
 -- few currencies). The currency is the account's: an entry labelled with another currency cannot
--- move money between currencies unseen. Reads the run's totals by period, not the entries; only
--- the accounts with entries count (a whole-ledger run's one period lists every account).
+-- move money between currencies unseen. Reads the run's totals by period, not the entries.
 SELECT
     w.run_id,
     NULL::uuid AS account_id,
@@ -19,5 +18,4 @@ SELECT
     ) AS details
 FROM run_period_totals t
 JOIN run_windows w ON w.bucket = t.bucket
-WHERE t.entries > 0
 GROUP BY w.run_id, t.currency

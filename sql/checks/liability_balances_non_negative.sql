@@ -3,29 +3,29 @@
 -- after the end. An account's balance changes only through entries, so the periods that did not
 -- touch it were checked by the period that last did. A whole-ledger run is one period that ends
 -- at infinity: every account's balance now. One row per offending account and run.
-WITH totals AS (
-    SELECT account_id, sum(credits) - sum(debits) AS computed FROM run_totals GROUP BY account_id
-), at_risk AS MATERIALIZED (
-    -- A balance at any period's end is at least the account's total less every credit from the
-    -- first period's start on (its balance at that start, less every debit since): only
-    -- accounts for which that floor is below zero need their balance at each period's end,
-    -- which takes a sort of their buckets.
-    SELECT t.account_id, t.computed
-    FROM (SELECT account_id, sum(credits) AS credits
-          FROM run_period_totals
-          WHERE account_type = 'liability'
-          GROUP BY account_id) c
-    JOIN totals t ON t.account_id = c.account_id
-    WHERE t.computed - c.credits < 0
+WITH at_risk AS MATERIALIZED (
+    -- A balance at any period's end is at least the account's total less every credit after the
+    -- first period (bucket 1): only accounts for which that floor is below zero need their
+    -- balance at each period's end, which takes a sort of their buckets. One grouping gives both
+    -- the total and the floor; a whole-ledger run has no bucket after its one period.
+    SELECT f.account_id, f.computed
+    FROM (SELECT account_id, sum(total) AS computed, sum(total) - sum(later_credits) AS floor
+          FROM (SELECT account_id, credits - debits AS total, 0::numeric AS later_credits FROM run_totals
+                UNION ALL
+                SELECT account_id, 0::numeric, credits FROM run_period_totals WHERE bucket > 1) m
+          GROUP BY account_id) f
+    JOIN accounts a ON a.id = f.account_id
+    WHERE f.floor < 0 AND a.account_type = 'liability'
 ), as_of AS (
     SELECT
         p.account_id,
         p.bucket,
-        r.computed - coalesce(sum(p.credits - p.debits) OVER (PARTITION BY p.account_id ORDER BY p.bucket DESC
-                                                             ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+        r.computed - coalesce(sum(sum(p.credits - p.debits)) OVER (PARTITION BY p.account_id ORDER BY p.bucket DESC
+                                                                  ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
             AS computed
     FROM run_period_totals p
     JOIN at_risk r ON r.account_id = p.account_id
+    GROUP BY p.account_id, p.bucket, r.computed  -- a whole-ledger run has a row per entry currency
 )
 SELECT
     w.run_id,

@@ -1,19 +1,18 @@
 -- A whole-ledger run's totals by period, in periods/period_totals.sql's columns, so that the
 -- checks read one form whatever the run: the whole ledger is one period, from -infinity to
--- infinity (bucket 1; no tail: nothing moves after it), each account's totals those of run_totals
--- (every entry, or the checkpoint plus what arrived since). Every account is listed, those
--- without entries with nothing: the whole ledger covers them all. The run reads it as a view
--- over run_totals: each check reads it once, so writing it down would only add a pass.
+-- infinity (bucket 1; no tail: nothing moves after it). Its rows are run_totals' (every entry, or
+-- the checkpoint plus what arrived since), one per account and entry currency, with the
+-- account's currency and type. The run reads it as a view over run_totals, not grouped again:
+-- a check reads it for what reading run_totals with the accounts costs.
 SELECT
-    a.id AS account_id,
+    t.account_id,
     a.currency,
     a.account_type,
     1 AS bucket,
-    coalesce(sum(t.debits), 0) AS debits,
-    coalesce(sum(t.credits), 0) AS credits,
-    coalesce(sum(t.entries), 0) AS entries,
-    coalesce(sum(t.entries) FILTER (WHERE t.currency <> a.currency), 0) AS mislabelled,
-    max(t.finest_scale) AS finest_scale
-FROM accounts a
-LEFT JOIN run_totals t ON t.account_id = a.id
-GROUP BY a.id
+    t.debits,
+    t.credits,
+    t.entries,
+    CASE WHEN t.currency <> a.currency THEN t.entries ELSE 0 END AS mislabelled,
+    t.finest_scale
+FROM run_totals t
+JOIN accounts a ON a.id = t.account_id
