@@ -431,11 +431,11 @@ def report(sizes: dict[int, dict[str, float]], fixed: dict[str, float], args, ve
 
 
 def write_section(path: Path, section: str) -> None:
-    """Replaces the section of ``path`` that has ``section``'s heading (its first line), or appends
-    it; the other sections stay. Every benchmark that writes BENCHMARKS.md writes through this."""
+    """Replaces the section of ``path`` that ``section``'s heading names (or appends it); other
+    sections stay."""
     text = path.read_text() if path.exists() else "# Benchmarks\n"
     heading = section.splitlines()[0]
-    pattern = re.compile(rf"^{re.escape(heading)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^{re.escape(heading)}$.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section + "\n", text, count=1) if pattern.search(text) else text.rstrip() + "\n\n" + section
     path.write_text(text)
 
@@ -444,17 +444,21 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def arguments(doc: str) -> argparse.Namespace:
+    """The options of a benchmark over the suite's ledger (``doc``: its module docstring)."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--entries", default="1000000,10000000", help="comma-separated ledger sizes")
     parser.add_argument("--wallets", type=int, default=100_000)
     parser.add_argument("--new-transactions", type=int, default=10_000)
     parser.add_argument("--backfill-days", type=int, default=365)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work-mem", default="64MB")
-    parser.add_argument("--write", type=Path, help="replace the reconciliation section of this file")
-    args = parser.parse_args()
+    parser.add_argument("--write", type=Path, help="replace this benchmark's section of this file")
+    return parser.parse_args()
 
+
+def main() -> None:
+    args = arguments(__doc__)
     with Scratch(database_url(), args.work_mem) as scratch:
         log("fixed overhead")
         fixed = measure_fixed(scratch, args.repeat)

@@ -294,3 +294,51 @@ def test_a_check_great_expectations_cannot_read_is_an_error_not_a_pass(ledger, l
         conn.execute("REVOKE SELECT ON reconciliation_items FROM ledger_system")
     [found] = expectations.validate(ledger.database_url(), ["debits_equal_credits"], [uuid.uuid4()]).values()
     assert found.error and "permission denied" in found.error and not found.success
+
+
+def test_a_whole_ledger_run_is_one_period_that_judges_every_account_once(ledger, demo):
+    """The checks read a whole-ledger run's totals as one period: each account in it once, whatever
+    the currencies its entries are labelled with, and the accounts without entries too."""
+    cash, wallet = demo.house("CASH", "EUR"), demo.wallet(demo.users[0], "EUR")
+    with ledger.system_context() as conn:
+        idle = conn.execute("INSERT INTO accounts (code, name, account_type, currency, balance)"
+                            " VALUES ('IDLE-EUR', 'No entries', 'asset', 'EUR', 7) RETURNING id").fetchone()[0]
+        overdraft = conn.execute("SELECT balance + 30 FROM accounts WHERE id = %s", (wallet,)).fetchone()[0]
+        txn = conn.execute("INSERT INTO transactions (transaction_code) VALUES ('ADJUST') RETURNING id").fetchone()[0]
+        # Both legs in EUR accounts, both labelled twice: the transaction balances in EUR, and each
+        # account has entries under two labels. The wallet is overdrawn, cash carries amounts finer
+        # than a cent, and cash's stored balance is left behind by 1.
+        for account, side, amount, label in ((wallet, "debit", overdraft, "EUR"), (wallet, "debit", 1, "USD"),
+                                             (cash, "credit", overdraft + Decimal("0.995"), "EUR"),
+                                             (cash, "credit", Decimal("0.005"), "USD")):
+            conn.execute("INSERT INTO entries (transaction_id, account_id, entry_type, amount, currency)"
+                         " VALUES (%s, %s, %s, %s, %s)", (txn, account, side, amount, label))
+            conn.execute("UPDATE accounts SET balance = balance + balance_delta(account_type, %s, %s)"
+                         " WHERE id = %s", (side, amount - (1 if account == cash and label == "EUR" else 0), account))
+
+    def found(result, check):
+        return sorted(((i["account_id"], i["expected"], i["actual"], i["details"].get("as_of"))
+                       for i in mismatches(ledger, result) if i["check_name"] == check), key=str)
+
+    for scope in (Scope("manual"), Scope("hourly", checks=("liability_balances_non_negative",
+                                                            "stored_balances_match_entries",
+                                                            "amounts_within_currency_precision"))):
+        result = reconcile(ledger, scope)
+        assert failed_checks(result) == {"liability_balances_non_negative", "stored_balances_match_entries",
+                                         "amounts_within_currency_precision"}
+        with ledger.system_context() as conn:
+            computed, stored = conn.execute(
+                "SELECT sum(balance_delta(a.account_type, e.entry_type, e.amount)), a.balance FROM entries e"
+                " JOIN accounts a ON a.id = e.account_id WHERE a.id = %s GROUP BY a.balance", (cash,)).fetchone()
+        assert stored - computed == 1
+        assert found(result, "stored_balances_match_entries") == sorted(
+            [(idle, 0, 7, "infinity"), (cash, computed, stored, "infinity")], key=str)
+        [(account, _, balance, as_of)] = found(result, "liability_balances_non_negative")
+        assert (account, balance, as_of) == (wallet, Decimal("-31"), "infinity")
+        precision = [i for i in mismatches(ledger, result) if i["check_name"] == "amounts_within_currency_precision"]
+        assert sorted(i["actual"] for i in precision) == [Decimal("0.005"), overdraft + Decimal("0.995")]
+
+    # A period run judges the accounts its entries touched: not the one without entries.
+    now = dt.datetime.now(dt.timezone.utc)
+    day = reconcile(ledger, Scope("daily", now - dt.timedelta(hours=1), now + dt.timedelta(minutes=1)))
+    assert [account for account, *_ in found(day, "stored_balances_match_entries")] == [cash]

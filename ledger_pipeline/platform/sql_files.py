@@ -14,6 +14,9 @@ def text(name: str) -> str:
 
 
 def render(name: str, **values) -> sql.Composed:
-    """sql/<name>.sql with each {placeholder} filled in as a literal. Literals rather than bound
-    parameters: the files hold several statements and CREATE TABLE AS, which take no parameters."""
-    return sql.SQL(text(name)).format(**{key: sql.Literal(value) for key, value in values.items()})
+    """sql/<name>.sql with each {placeholder} filled in as a literal, or, given SQL (another file
+    rendered), with that SQL as it is. Literals rather than bound parameters: the files hold
+    several statements and CREATE TABLE AS, which take no parameters."""
+    return sql.SQL(text(name)).format(**{
+        key: value if isinstance(value, sql.Composable) else sql.Literal(value) for key, value in values.items()
+    })

@@ -14,17 +14,23 @@ from ..ledger import currencies
 from ..platform import settings
 from ..platform.sql_files import render
 from . import backfill_plans, checkpoints
-from .checks import Scope
+from .checks import AUDIT_CHECKS, Scope
 from .reading import Reader, insert_items
 
+# A whole-ledger run's bounds: its one period.
+WHOLE_LEDGER = ("-infinity", "infinity")
+# Each check is sql/checks/<check>.sql, one form for every kind of run (audit/ for the audit
+# checks). These two take a part that a whole-ledger run and a period run find in different ways,
+# from sql/checks/ledger/ or periods/: the placeholder and the file.
+PARTS = {"transactions_balanced": ("unbalanced", "unbalanced_transactions"),
+         "exchange_rates_available": ("days", "currency_days")}
 # The one check that reads the entries themselves (grouped by transaction), so it runs where the
 # run reads (a replica, when there is one).
 READS_ENTRIES = "transactions_balanced"
-# These read the run's tables of totals with the accounts as the run's snapshot has them: a
-# replica's accounts are mirrored onto the primary for them.
-READS_TOTALS = ("debits_equal_credits", "liability_balances_non_negative", "stored_balances_match_entries")
-# Checks of single transactions, one form for every kind of run (sql/checks/transactions).
-PER_TRANSACTION = ("fx_conversions_consistent", "vat_matches_rate")
+# These read the run's totals with the accounts as the run's snapshot has them: a replica's
+# accounts are mirrored onto the primary for them.
+READS_TOTALS = ("debits_equal_credits", "liability_balances_non_negative", "stored_balances_match_entries",
+                "amounts_within_currency_precision")
 
 
 def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str | None,
@@ -32,62 +38,84 @@ def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str
     """Writes every check's rows for each run, reading the run_totals table built for the batch;
     returns each run's (accounts checked, transactions checked). ``plan``: the fanned-out
     backfill's plan that holds what moved after the batch's periods (backfill_plans)."""
-    checks = runs[0][1].checks
-    # The days of the rates and conversion checks are the schedules' days.
-    common = {"timezone": settings.timezone(), "reporting_currency": currencies.reporting_currency(),
-              "tolerance": settings.fx_rate_tolerance()}
-    if not runs[0][1].is_period:
-        [(run_id, scope)] = runs
-        kind = {name: "audit" if name in scope.audit_checks else "ledger" for name in checks}
-        # To the checks of single transactions, the whole ledger is one period.
-        whole = {"bounds": ["-infinity", "infinity"], "bucket_runs": [run_id], "range_start": "-infinity",
-                 "range_end": "infinity"}
-        _write(reader, checks, lambda name: render(_path(kind[name], name), run_id=run_id, **whole, **common))
-        if not scope.ledger_checks:  # the audit checks alone: audit_trail_complete covers every row
-            return {run_id: reader.run.execute(
-                "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM transactions)").fetchone()}
-        counted = {"full": scope.from_scratch, "previous": previous or checkpoints.NO_CHECKPOINT}
-        accounts = reader.run.execute(render("checks/ledger/accounts_checked", **counted)).fetchone()[0]
-        transactions = reader.execute(render("checks/ledger/transactions_checked", **counted)).fetchone()[0]
-        return {run_id: (accounts, transactions)}
-
-    bounds = sorted({bound for _, s in runs for bound in (s.period_start, s.period_end)})
-    # width_bucket numbers buckets from 1 at the first bound; a gap between periods is a bucket too.
-    bucket_of = {run_id: bounds.index(scope.period_start) + 1 for run_id, scope in runs}
-    bucket_runs: list[uuid.UUID | None] = [None] * (len(bounds) - 1)
-    for run_id, bucket in bucket_of.items():
-        bucket_runs[bucket - 1] = run_id
-    full_run, full_watermark = checkpoints.last_full_run(reader)
-    placed = {"bounds": bounds, "range_start": bounds[0], "range_end": bounds[-1], "bucket_runs": bucket_runs,
-              "full_run": full_run, "full_watermark": full_watermark,
-              **backfill_plans.tail(reader, plan, bounds[-1]), **common}
+    scope = runs[0][1]
+    windows, placed = _periods(reader, runs, plan) if scope.is_period else _whole_ledger(runs)
     reader.run.execute("CREATE TEMP TABLE run_windows (run_id uuid, bucket int, period_start timestamptz,"
                        " period_end timestamptz) ON COMMIT DROP")
     with reader.run.cursor().copy("COPY run_windows FROM STDIN") as copy:
-        for run_id, scope in runs:
-            copy.write_row((run_id, bucket_of[run_id], scope.period_start, scope.period_end))
+        for window in windows:
+            copy.write_row(window)
     reader.run.execute("ANALYZE run_windows")
-    reader.materialize("run_period_totals", render("checks/periods/period_totals", **placed))
-    _write(reader, checks, lambda name: render(_path("periods", name), **placed))
-    transactions = dict(reader.execute(render("checks/periods/transactions_checked", **placed)).fetchall())
-    return {run_id: (accounts, transactions.get(bucket_of[run_id], 0))
-            for run_id, accounts in reader.run.execute(render("checks/periods/accounts_checked", **placed))}
+    if scope.is_period:
+        reader.materialize("run_period_totals", render("checks/periods/period_totals", **placed))
+    kind = "periods" if scope.is_period else "ledger"
+    _write(reader, scope, lambda name: _query(kind, name, placed))
+
+    if scope.is_period:
+        bucket_of = {run_id: bucket for run_id, bucket, _, _ in windows}
+        transactions = dict(reader.execute(render("checks/periods/transactions_checked", **placed)).fetchall())
+        return {run_id: (accounts, transactions.get(bucket_of[run_id], 0))
+                for run_id, accounts in reader.run.execute(render("checks/periods/accounts_checked", **placed))}
+    [(run_id, _)] = runs
+    if not scope.ledger_checks:  # the audit checks alone: audit_trail_complete covers every row
+        return {run_id: reader.run.execute(
+            "SELECT (SELECT count(*) FROM accounts), (SELECT count(*) FROM transactions)").fetchone()}
+    counted = {"full": scope.from_scratch, "previous": previous or checkpoints.NO_CHECKPOINT}
+    accounts = reader.run.execute(render("checks/ledger/accounts_checked", **counted)).fetchone()[0]
+    transactions = reader.execute(render("checks/ledger/transactions_checked", **counted)).fetchone()[0]
+    return {run_id: (accounts, transactions)}
 
 
-def _path(kind: str, check: str) -> str:
-    return f"checks/transactions/{check}" if check in PER_TRANSACTION else f"checks/{kind}/{check}"
+def _periods(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], plan: uuid.UUID | None) -> tuple[list, dict]:
+    """The batch's windows (run, bucket, start, end) and the checks' placeholders."""
+    bounds = sorted({bound for _, s in runs for bound in (s.period_start, s.period_end)})
+    # width_bucket numbers buckets from 1 at the first bound; a gap between periods is a bucket too.
+    windows = [(run_id, bounds.index(s.period_start) + 1, s.period_start, s.period_end) for run_id, s in runs]
+    full_run, full_watermark = checkpoints.last_full_run(reader)
+    return windows, _placed(bounds, windows, full_run=full_run, full_watermark=full_watermark,
+                            **backfill_plans.tail(reader, plan, bounds[-1]))
 
 
-def _write(reader: Reader, checks: Sequence[str], query: Callable[[str], sql.Composable]) -> None:
+def _whole_ledger(runs: Sequence[tuple[uuid.UUID, Scope]]) -> tuple[list, dict]:
+    """A whole-ledger run is one period, from -infinity to infinity: one bucket."""
+    [(run_id, _)] = runs
+    windows = [(run_id, 1, *WHOLE_LEDGER)]
+    return windows, _placed(WHOLE_LEDGER, windows, run_id=run_id)
+
+
+def _placed(bounds: Sequence, windows: list, **values) -> dict:
+    bucket_runs: list[uuid.UUID | None] = [None] * (len(bounds) - 1)
+    for run_id, bucket, _, _ in windows:
+        bucket_runs[bucket - 1] = run_id
+    # The days of the rates and conversion checks are the schedules' days.
+    return {"bounds": list(bounds), "range_start": bounds[0], "range_end": bounds[-1], "bucket_runs": bucket_runs,
+            "timezone": settings.timezone(), "reporting_currency": currencies.reporting_currency(),
+            "tolerance": settings.fx_rate_tolerance(), **values}
+
+
+def _query(kind: str, check: str, placed: dict) -> sql.Composable:
+    path = f"checks/audit/{check}" if check in AUDIT_CHECKS else f"checks/{check}"
+    if check in PARTS:
+        placeholder, part = PARTS[check]
+        return render(path, **{placeholder: render(f"checks/{kind}/{part}", **placed)}, **placed)
+    return render(path, **placed)
+
+
+def _write(reader: Reader, scope: Scope, query: Callable[[str], sql.Composable]) -> None:
     """Writes each check's rows. The checks that read neither the entries as the run reads them nor
     its totals (currencies, tax, the cache, the audit trail) need temporary tables a hot standby
     cannot hold, so they read the primary in the run's snapshot there, which holds every row a
     replica has replayed and more; they go first, before the mirror shadows the primary's accounts."""
-    for name in checks:
+    for name in scope.checks:
         if name != READS_ENTRIES and name not in READS_TOTALS:
             insert_items(reader.run, name, query(name))
     reader.mirror("accounts")
-    for name in checks:
+    if not scope.is_period and scope.ledger_checks:
+        # A view, made after the mirror so that it reads the accounts the run's totals belong to;
+        # it goes with run_totals, which it depends on, when the run's transaction ends.
+        reader.run.execute(sql.SQL("CREATE TEMP VIEW run_period_totals AS {}").format(
+            render("checks/ledger/period_totals")))
+    for name in scope.checks:
         if name == READS_ENTRIES:
             reader.insert_items(name, query(name))
         elif name in READS_TOTALS:

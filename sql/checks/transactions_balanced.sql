@@ -1,14 +1,14 @@
 -- Every transaction has, per currency (the accounts'), debits equal to credits. One row per
--- offending transaction and currency. The one check a full run cannot answer from per-account
--- totals: it groups every entry by transaction, once, keeping a single signed sum per group (half
--- the state of separate debit and credit sums); only the unbalanced pairs, normally none, are
--- summed again for their details, through idx_entries_transaction.
+-- offending transaction and currency, in the run whose period holds the transaction's creation.
+-- The offending (transaction_id, currency) pairs, normally none, come from
+-- unbalanced_transactions.sql, as each kind of run can best find them: ledger/ reads every entry,
+-- periods/ the few that the last full run has not judged. Their entries are summed here again
+-- for the details, through idx_entries_transaction. {bucket_runs} holds the run of each span
+-- between two {bounds} (NULL for a gap between periods; a whole-ledger run is one period from
+-- -infinity to infinity): this is read where the run reads, and a replica cannot hold the
+-- run_windows table.
 WITH unbalanced AS MATERIALIZED (
-    SELECT e.transaction_id, a.currency
-    FROM entries e
-    JOIN accounts a ON a.id = e.account_id
-    GROUP BY e.transaction_id, a.currency
-    HAVING sum(CASE WHEN e.entry_type = 'debit' THEN e.amount ELSE -e.amount END) <> 0
+    {unbalanced}
 ), sums AS (
     SELECT
         u.transaction_id,
@@ -23,7 +23,7 @@ WITH unbalanced AS MATERIALIZED (
     GROUP BY u.transaction_id, u.currency
 )
 SELECT
-    {run_id} AS run_id,
+    w.run_id,
     NULL::uuid AS account_id,
     b.transaction_id,
     b.currency,
@@ -42,3 +42,5 @@ SELECT
     ) AS details
 FROM sums b
 JOIN transactions t ON t.id = b.transaction_id
+CROSS JOIN LATERAL (SELECT ({bucket_runs}::uuid[])[width_bucket(t.created_at, {bounds}::timestamptz[])] AS run_id) w
+WHERE w.run_id IS NOT NULL

@@ -1,15 +1,15 @@
--- Every currency with entries on a day (in {timezone}) has a rate to {reporting_currency} for
--- that day (day_rate: direct or inverse, published during the day). One row per currency and
--- day without one. The currency is the entries' own label (no join: this reads every entry once,
--- with a few distinct days per currency; a mislabelled entry trips transactions_balanced).
+-- Every currency with entries has a rate to {reporting_currency} for each day it is judged on
+-- (in {timezone}; day_rate: direct or inverse, published during the day). The days to judge,
+-- (run_id, currency, day), come from currency_days.sql, as each kind of run can find them:
+-- ledger/ the days with entries, read from every entry; periods/ every day of each period, for
+-- the currencies of the accounts its entries touched. One row per run, currency and day without
+-- a rate.
 -- MATERIALIZED: otherwise the planner pushes the rate lookup below the DISTINCT, once per entry.
 WITH days AS MATERIALIZED (
-    SELECT DISTINCT currency, (created_at AT TIME ZONE {timezone})::date AS day
-    FROM entries
-    WHERE currency <> {reporting_currency}
+    {days}
 )
 SELECT
-    {run_id} AS run_id,
+    d.run_id,
     NULL::uuid AS account_id,
     NULL::uuid AS transaction_id,
     d.currency,

@@ -1,8 +1,11 @@
--- No entry created in a period has an amount finer than its currency's minor unit (the
--- account's). run_period_totals carries the finest scale per account and period, so only the
--- flagged accounts' entries of that period are read. One row per offending entry and period.
+-- No entry has an amount finer than its currency's minor unit (the account's currency: USD 2,
+-- JPY 0). The run's totals by period carry each account's finest scale per period, so only an
+-- account that has such an amount in a period, normally none, has its entries of that period
+-- read (through idx_entries_account). One row per offending entry and run: expected = the amount
+-- at the minor unit, actual = the amount.
 WITH flagged AS MATERIALIZED (
-    SELECT p.account_id, p.bucket, p.currency, c.minor_units
+    -- DISTINCT: a whole-ledger run has a row per account and entry currency.
+    SELECT DISTINCT p.account_id, p.bucket, p.currency, c.minor_units
     FROM run_period_totals p
     JOIN currencies c ON c.code = p.currency
     WHERE p.finest_scale > c.minor_units

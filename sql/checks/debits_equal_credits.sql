@@ -1,5 +1,7 @@
--- Per period and currency, the entries created in the period have debits equal to credits.
--- One row per period and currency (matched rows included). The currency is the account's.
+-- Per run and currency, the entries of the run's period have debits equal to credits (a
+-- whole-ledger run: every entry). One row per run and currency (matched rows included: there are
+-- few currencies). The currency is the account's: an entry labelled with another currency cannot
+-- move money between currencies unseen. Reads the run's totals by period, not the entries.
 SELECT
     w.run_id,
     NULL::uuid AS account_id,
