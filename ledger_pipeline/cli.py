@@ -220,10 +220,20 @@ def print_run(run: dict) -> None:
                 problems = "; ".join(item["details"].get("problems") or [])
                 print(f"  {item['check_name']:<32} {item['details']['subject']}" + (f": {problems}" if problems else ""))
                 continue
-            subject = (f"account {item['details'].get('account_code') or item['account_id']}"
-                       if item["account_id"] else f"transaction {item['transaction_id'] or '(ledger total)'}")
+            subject = _subject(item)
             print(f"  {item['check_name']:<32} {subject}  {item['currency'] or ''}  expected {item['expected']}"
                   f"  actual {item['actual']}  difference {item['difference']}")
+
+
+def _subject(item: dict) -> str:
+    """What an item is about: an account, a transaction, a currency's day, or the ledger's total."""
+    if item["account_id"]:
+        return f"account {item['details'].get('account_code') or item['account_id']}"
+    if item["transaction_id"]:
+        return f"transaction {item['transaction_id']}"
+    if "day" in item["details"]:
+        return f"{item['currency']} on {item['details']['day']}"
+    return f"ledger total in {item['currency']}" if item["currency"] else "ledger total"
 
 
 # --- audit --------------------------------------------------------------------------------------

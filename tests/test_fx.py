@@ -113,7 +113,8 @@ def test_an_amount_finer_than_its_currency_allows_is_caught(ledger, wallets):
         assert txn in {row[0] for row in mismatches(ledger, result, "amounts_within_currency_precision")}
 
 
-def test_a_missing_rate_for_a_day_with_entries_is_caught(ledger, wallets):
+def test_a_missing_rate_for_a_day_with_entries_is_caught(ledger, wallets, monkeypatch):
+    monkeypatch.setenv("LEDGER_REPORTING_CURRENCY", "USD")
     yesterday = TODAY - dt.timedelta(days=1)
     with ledger.system_context() as conn:
         post_transaction(conn, "DEPOSIT", [Entry(wallets["eur_cash"], "debit", Decimal("20.00")),

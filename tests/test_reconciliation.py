@@ -6,11 +6,13 @@ from decimal import Decimal
 
 import psycopg
 import pytest
-from conftest import APP_LOGIN, SYSTEM_LOGIN, with_user
+from conftest import APP_LOGIN, SYSTEM_LOGIN, add_account, with_user
 
+from ledger_pipeline.cli import show_run
 from ledger_pipeline.ledger.balance_cache import BalanceCache
 from ledger_pipeline.ledger.demo import write_demo_data
 from ledger_pipeline.ledger.faults import FAULTS, inject
+from ledger_pipeline.ledger.posting import Entry, post_transaction
 from ledger_pipeline.platform.db import LedgerDatabase
 from ledger_pipeline.reconciliation import CHECK_NAMES, Scope, reconcile
 from ledger_pipeline.reconciliation.recorder import history, run_with_items
@@ -64,7 +66,8 @@ def test_a_clean_ledger_passes_every_check_with_the_right_totals(ledger, demo):
 
 
 @pytest.mark.parametrize("fault", FAULTS)
-def test_each_fault_trips_exactly_its_checks_with_the_right_items(ledger, demo, fault):
+def test_each_fault_trips_exactly_its_checks_with_the_right_items(ledger, demo, fault, monkeypatch):
+    monkeypatch.setenv("LEDGER_REPORTING_CURRENCY", "USD")  # the demo reports in USD: its rates are checked
     cache = BalanceCache("redis://127.0.0.1:6379/0", prefix=f"ledger-test:{uuid.uuid4().hex}:")
     injected = inject(ledger, demo, fault, cache)
     try:
@@ -342,3 +345,29 @@ def test_a_whole_ledger_run_is_one_period_that_judges_every_account_once(ledger,
     now = dt.datetime.now(dt.timezone.utc)
     day = reconcile(ledger, Scope("daily", now - dt.timedelta(hours=1), now + dt.timedelta(minutes=1)))
     assert [account for account, *_ in found(day, "stored_balances_match_entries")] == [cash]
+
+
+def test_rates_are_checked_only_for_a_ledger_that_reports_in_one_currency(ledger, two_users, monkeypatch, capsys):
+    """EUR and USD accounts and no rates at all: a ledger that does not report in one currency is
+    not at fault for it; once LEDGER_REPORTING_CURRENCY says it does, every currency's day wants one."""
+    with ledger.system_context() as conn:
+        eur_cash, eur_wallet = add_account(conn, "CASH-EUR", "asset", currency="EUR"), add_account(
+            conn, "WALLET-A-EUR", "liability", two_users.a, currency="EUR")
+        post_transaction(conn, "DEPOSIT", [Entry(eur_cash, "debit", Decimal("5.00")),
+                                           Entry(eur_wallet, "credit", Decimal("5.00"))])
+    monkeypatch.delenv("LEDGER_REPORTING_CURRENCY", raising=False)
+    result = reconcile(ledger, Scope("manual"))
+    assert result.status == "passed"
+    skipped = result.checks["exchange_rates_available"].skipped
+    assert skipped.startswith("no reporting currency configured (LEDGER_REPORTING_CURRENCY is unset)")
+    assert result.row["summary"]["checks"]["exchange_rates_available"]["skipped"] == skipped
+    assert mismatches(ledger, result) == []
+
+    monkeypatch.setenv("LEDGER_REPORTING_CURRENCY", "USD")
+    configured = reconcile(ledger, Scope("manual"))
+    assert failed_checks(configured) == {"exchange_rates_available"}
+    [item] = mismatches(ledger, configured)
+    assert item["currency"] == "EUR" and configured.checks["exchange_rates_available"].skipped is None
+    show_run(ledger, configured.run_id, as_json=False)
+    shown = capsys.readouterr().out
+    assert f"exchange_rates_available         EUR on {item['details']['day']}  EUR  expected 1" in shown

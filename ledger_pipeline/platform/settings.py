@@ -98,6 +98,11 @@ def reporting_currency_code() -> str:
     return os.environ.get(REPORTING_CURRENCY_VAR, "").strip().upper() or "USD"
 
 
+def reporting_currency_configured() -> bool:
+    """Whether LEDGER_REPORTING_CURRENCY is set: only then does the ledger report in one currency."""
+    return bool(os.environ.get(REPORTING_CURRENCY_VAR, "").strip())
+
+
 def fx_rate_tolerance() -> Decimal:
     text = os.environ.get(FX_TOLERANCE_VAR, "").strip() or "0.005"
     try:

@@ -28,6 +28,8 @@ QUICK_CHECKS = ("debits_equal_credits",)
 # The cache holds balances as of now: a period run, which judges balances as of its end, has no
 # use for it.
 CACHE_CHECK = "cached_balances_match_ledger"
+# Rates to the reporting currency: wanted only where the ledger reports in one currency.
+RATES_CHECK = "exchange_rates_available"
 PERIOD_CHECKS = tuple(name for name in LEDGER_CHECKS if name != CACHE_CHECK)
 RUN_TYPES = ("daily", "hourly", "manual", "backfill", "escalation")
 

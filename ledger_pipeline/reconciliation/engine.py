@@ -19,7 +19,7 @@ from ..ledger.balance_cache import BalanceCache, CachedBalance
 from ..platform import replica, settings
 from ..platform.db import LedgerDatabase
 from ..platform.errors import LedgerError
-from . import checkpoints, findings, recorder
+from . import checkpoints, findings, opt_in, recorder
 from .checks import CACHE_CHECK, Scope
 from .reading import Reader
 from .sight import check_sight
@@ -104,6 +104,7 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
         run_ids = [recorder.start(guard, scope, dagster_run_id, key) for scope, key in batch]
         runs = list(zip(run_ids, scopes))
         try:
+            skipped = opt_in.skipped(scopes[0].checks, cache_configured=cache is not None)
             # Read before the run's snapshot is taken, so the ledger it compares with is newer.
             cached = list(cache.entries()) if cache is not None and scopes[0].checks_cache else []
             if source:
@@ -117,7 +118,7 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
                 check_sight(conn)
                 if on_replica:
                     check_sight(on_replica)
-                if scopes[0].checks_cache:
+                if cache is not None and scopes[0].checks_cache:
                     write_cached(conn, cached)
                 # A run of the audit checks alone reads no entry totals and leaves the checkpoint be.
                 horizon = checkpoints.read_totals(reader, scopes[0].from_scratch) if scopes[0].ledger_checks else None
@@ -125,7 +126,7 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
                 if scopes[0].audit_checks:
                     verification.prepare(conn, audit_anchors.from_file() if anchors is None else list(anchors),
                                          settings.audit_archive_dir())
-                counts = findings.write(reader, runs, horizon.previous if horizon else None, plan)
+                counts = findings.write(reader, runs, horizon.previous if horizon else None, plan, skipped)
                 if cache is not None and scopes[0].checks_cache:
                     withdraw_settled(conn, cache, run_ids[0])
                 if horizon:
@@ -140,8 +141,8 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
             for run_id, scope in runs:
                 checks[run_id] = {name: _outcome(name, validated[name], *found[run_id, name])
                                   for name in scope.checks}
-                if scope.checks_cache and cache is None:
-                    checks[run_id][CACHE_CHECK].skipped = f"no cache configured ({settings.REDIS_URL_VAR} is unset)"
+                for name, reason in skipped.items():
+                    checks[run_id][name].skipped = reason
             broken = [f"{c.name}: {c.error}" for c in checks[run_ids[0]].values() if c.error]
             if broken:
                 raise LedgerError("check could not run: " + "; ".join(broken))

@@ -6,7 +6,7 @@ share a single pass over the entries by value date.
 """
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 
 from psycopg import sql
 
@@ -34,10 +34,11 @@ READS_TOTALS = ("debits_equal_credits", "liability_balances_non_negative", "stor
 
 
 def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str | None,
-          plan: uuid.UUID | None = None) -> dict[uuid.UUID, tuple[int, int]]:
+          plan: uuid.UUID | None = None, skipped: Collection[str] = ()) -> dict[uuid.UUID, tuple[int, int]]:
     """Writes every check's rows for each run, reading the run_totals table built for the batch;
     returns each run's (accounts checked, transactions checked). ``plan``: the fanned-out
-    backfill's plan that holds what moved after the batch's periods (backfill_plans)."""
+    backfill's plan that holds what moved after the batch's periods (backfill_plans). ``skipped``:
+    checks not to make (opt_in)."""
     scope = runs[0][1]
     windows, placed = _periods(reader, runs, plan) if scope.is_period else _whole_ledger(runs)
     reader.run.execute("CREATE TEMP TABLE run_windows (run_id uuid, bucket int, period_start timestamptz,"
@@ -49,7 +50,8 @@ def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str
     if scope.is_period:
         reader.materialize("run_period_totals", render("checks/periods/period_totals", **placed))
     kind = "periods" if scope.is_period else "ledger"
-    _write(reader, scope, lambda name: _query(kind, name, placed))
+    made = [name for name in scope.checks if name not in skipped]
+    _write(reader, scope, made, lambda name: _query(kind, name, placed))
 
     if scope.is_period:
         bucket_of = {run_id: bucket for run_id, bucket, _, _ in windows}
@@ -101,12 +103,12 @@ def _query(kind: str, check: str, placed: dict) -> sql.Composable:
     return render(path, **placed)
 
 
-def _write(reader: Reader, scope: Scope, query: Callable[[str], sql.Composable]) -> None:
+def _write(reader: Reader, scope: Scope, checks: Sequence[str], query: Callable[[str], sql.Composable]) -> None:
     """Writes each check's rows. The checks that read neither the entries as the run reads them nor
     its totals (currencies, tax, the cache, the audit trail) need temporary tables a hot standby
     cannot hold, so they read the primary in the run's snapshot there, which holds every row a
     replica has replayed and more; they go first, before the mirror shadows the primary's accounts."""
-    for name in scope.checks:
+    for name in checks:
         if name != READS_ENTRIES and name not in READS_TOTALS:
             insert_items(reader.run, name, query(name))
     reader.mirror("accounts")
@@ -115,7 +117,7 @@ def _write(reader: Reader, scope: Scope, query: Callable[[str], sql.Composable])
         # it goes with run_totals, which it depends on, when the run's transaction ends.
         reader.run.execute(sql.SQL("CREATE TEMP VIEW run_period_totals AS {}").format(
             render("checks/ledger/period_totals")))
-    for name in scope.checks:
+    for name in checks:
         if name == READS_ENTRIES:
             reader.insert_items(name, query(name))
         elif name in READS_TOTALS:
