@@ -454,13 +454,13 @@ def arguments(doc: str) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work-mem", default="64MB")
     parser.add_argument("--write", type=Path, help="replace this benchmark's section of this file")
+    # Every check is measured, the rates' too: they are made only where the ledger reports in one currency.
+    os.environ.setdefault("LEDGER_REPORTING_CURRENCY", "USD")
     return parser.parse_args()
 
 
 def main() -> None:
     args = arguments(__doc__)
-    # Every check is measured, the rates' too: they are made only where the ledger reports in one currency.
-    os.environ.setdefault("LEDGER_REPORTING_CURRENCY", "USD")
     with Scratch(database_url(), args.work_mem) as scratch:
         log("fixed overhead")
         fixed = measure_fixed(scratch, args.repeat)
