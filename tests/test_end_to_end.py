@@ -50,6 +50,12 @@ def pipeline_env(ledger_url: str, databases, tmp_path) -> dict[str, str]:
     return env
 
 
+def all_first_runs(instance: dg.DagsterInstance) -> list[dg.DagsterRun] | None:
+    """The first start's runs once all are submitted (they go one after another)."""
+    runs = instance.get_runs(dg.RunsFilter(tags={FIRST_START_TAG: "true"}))
+    return runs if len(runs) == len(FIRST_JOBS) else None
+
+
 def finished(client: DagsterGraphQLClient, run_id: str):
     status = client.get_run_status(run_id)
     return status.value in ("SUCCESS", "FAILURE", "CANCELED") and status
@@ -68,15 +74,14 @@ def test_a_first_start_runs_the_pipeline_then_the_webserver_and_daemon_run_what_
         wait_for(lambda: answering(f"http://127.0.0.1:{port}/server_info"), 180, "the webserver")
         client = DagsterGraphQLClient("127.0.0.1", port_number=port)
         instance = dg.DagsterInstance.from_config(env["DAGSTER_HOME"])
-        first = wait_for(lambda: instance.get_runs(dg.RunsFilter(tags={FIRST_START_TAG: "true"})), 120,
-                         "the first start's runs")
+        first = wait_for(lambda: all_first_runs(instance), 300, "the first start's runs")
         assert sorted(r.job_name for r in first) == sorted(FIRST_JOBS)
         assert launch_first_runs("127.0.0.1", port, say=print) == []  # a later start launches nothing
         for run in first:
-            status = wait_for(lambda: finished(client, run.run_id), 300, f"{run.job_name} to finish")
+            status = wait_for(lambda: finished(client, run.run_id), 600, f"{run.job_name} to finish")
             assert status.value == "SUCCESS", (tmp_path / "start.log").read_text()[-3000:]
         run_id = client.submit_job_execution("full_reconciliation_job")
-        status = wait_for(lambda: finished(client, run_id), 240, "the queued run to finish")
+        status = wait_for(lambda: finished(client, run_id), 600, "the queued run to finish")
         assert status.value == "SUCCESS", (tmp_path / "start.log").read_text()[-3000:]
         [run] = [r for r in history(ledger, 10) if r["dagster_run_id"] == run_id]
         assert (run["status"], run["run_type"]) == ("passed", "manual")
