@@ -1,11 +1,18 @@
-"""A run worker killed mid-reconciliation: the next run closes its row, run monitoring fails its
-Dagster run (and frees the one slot of the full reconciliation pool), the alert sensor reports it
-once. A real instance: `ledger-pipeline start`, its daemon, the test's dagster.yaml with run
-monitoring polling every second."""
+"""Runs the machinery failed, on a real instance: `ledger-pipeline start`, its daemon, the test's
+dagster.yaml with run monitoring polling every second.
+
+- A run worker killed mid-reconciliation: the next run closes its row, run monitoring fails its
+  Dagster run (and frees the one slot of the full reconciliation pool), the alert sensor reports it
+  once, as a run that could not complete.
+- A run whose start the code server could not serve in time: run monitoring fails it for the start
+  timeout, run retries launch it again, and the retry completes; neither attempt is alerted or
+  escalated, since nothing was found.
+"""
 
 import signal
 import subprocess
 import time
+from contextlib import contextmanager
 
 import dagster as dg
 import psutil
@@ -13,26 +20,29 @@ import psycopg
 import yaml
 from alert_receiver import AlertReceiver
 from dagster._core.scheduler.instigation import TickStatus
+from dagster._core.storage.tags import PARENT_RUN_ID_TAG, WILL_RETRY_TAG
 from dagster_graphql import DagsterGraphQLClient
 from test_cli import CLI
 from test_end_to_end import answering, free_port, pipeline_env, wait_for
 from test_shutdown import reconciliation_of, waiting_on_a_lock
 
+from ledger_pipeline.defs.reconciliation.sensors import ESCALATED_FROM_TAG
 from ledger_pipeline.defs.run_launcher import _worker
 from ledger_pipeline.ledger.demo import write_demo_data
 from ledger_pipeline.platform import dev
 
 
-def test_a_killed_run_is_failed_by_run_monitoring_closed_by_the_next_run_and_alerted_once(
-    ledger, ledger_url, databases, tmp_path, monkeypatch
-):
-    write_demo_data(ledger, 50, users=2, days=2, seed=5)
+@contextmanager
+def pipeline(ledger_url, databases, tmp_path, monkeypatch, configure):
+    """`ledger-pipeline start` on the test ledger, with Dagster's instance config changed by
+    ``configure``; yields the GraphQL client, the instance and the alert receiver, and checks that
+    Ctrl-C stops it cleanly."""
     env = pipeline_env(ledger_url, databases, tmp_path)
     home = tmp_path / "dagster_home"
     home.mkdir()
     config = yaml.safe_load(dev.INSTANCE_CONFIG.read_text())
     config["run_monitoring"]["poll_interval_seconds"] = 1
-    config["run_retries"]["enabled"] = False  # the killed run is the last attempt: it is alerted
+    configure(config)
     (home / "dagster.yaml").write_text(yaml.safe_dump(config))
     receiver = AlertReceiver().start()
     env["LEDGER_ALERT_URLS"] = receiver.url
@@ -40,16 +50,45 @@ def test_a_killed_run_is_failed_by_run_monitoring_closed_by_the_next_run_and_ale
     log = open(tmp_path / "start.log", "w")
     process = subprocess.Popen([CLI, "start", "--port", str(port), "--no-first-runs"], env=env, stdout=log,
                                stderr=subprocess.STDOUT)
-    blocker = psycopg.connect(ledger_url)
-    blocker.execute("LOCK TABLE entries IN ACCESS EXCLUSIVE MODE")  # the run waits on it, in flight
     monkeypatch.setenv("DAGSTER_PG_URL", env["DAGSTER_PG_URL"])
     instance = dg.DagsterInstance.from_config(str(home))
     try:
         wait_for(lambda: answering(f"http://127.0.0.1:{port}/server_info"), 180, "the webserver")
-        client = DagsterGraphQLClient("127.0.0.1", port_number=port)
-        killed = client.submit_job_execution("full_reconciliation_job")
-        wait_for(lambda: reconciliation_of(ledger_url, killed) == ("running", None), 180, "the run to start")
-        wait_for(lambda: waiting_on_a_lock(ledger_url), 60, "the run to wait on the lock")
+        yield DagsterGraphQLClient("127.0.0.1", port_number=port), instance, receiver
+    finally:
+        process.send_signal(signal.SIGINT)
+        code = process.wait(timeout=240)
+        receiver.stop()
+        instance.dispose()
+        log.close()
+    assert code == 0, (tmp_path / "start.log").read_text()[-3000:]
+
+
+def code_server_of(instance: dg.DagsterInstance, run_id: str) -> psutil.Process:
+    """The code server that started the run's worker (its parent)."""
+    return psutil.Process(_worker(instance, run_id)[0]).parent()
+
+
+def held_full_run(client: DagsterGraphQLClient, ledger_url: str, blocker: psycopg.Connection) -> str:
+    """A full reconciliation in flight, waiting on the lock ``blocker`` takes on entries."""
+    blocker.execute("LOCK TABLE entries IN ACCESS EXCLUSIVE MODE")
+    run_id = client.submit_job_execution("full_reconciliation_job")
+    wait_for(lambda: reconciliation_of(ledger_url, run_id) == ("running", None), 180, "the run to start")
+    wait_for(lambda: waiting_on_a_lock(ledger_url), 60, "the run to wait on the lock")
+    return run_id
+
+
+def test_a_killed_run_is_failed_by_run_monitoring_closed_by_the_next_run_and_alerted_once(
+    ledger, ledger_url, databases, tmp_path, monkeypatch
+):
+    write_demo_data(ledger, 50, users=2, days=2, seed=5)
+
+    def configure(config):
+        config["run_retries"]["enabled"] = False  # the killed run is the last attempt: it is alerted
+
+    with pipeline(ledger_url, databases, tmp_path, monkeypatch, configure) as (client, instance, receiver), \
+            psycopg.connect(ledger_url) as blocker:
+        killed = held_full_run(client, ledger_url, blocker)
 
         # The worker dies with its code server unable to notice (paused), which is the case run
         # monitoring exists for: only the daemon can fail the run.
@@ -78,22 +117,60 @@ def test_a_killed_run_is_failed_by_run_monitoring_closed_by_the_next_run_and_ale
 
         wait_for(lambda: receiver.about(killed), 120, "the alert")
         alerted_at = time.time()
-        wait_for(lambda: alert_ticks_since(instance, alerted_at), 120, "another alert sensor tick")
+        wait_for(lambda: sensor_ticks_since(instance, "reconciliation_alerts", alerted_at), 120,
+                 "another alert sensor tick")
         [alert] = receiver.about(killed)
         assert "could not complete (not a finding" in alert["title"] and receiver.about(following) == []
-    finally:
-        process.send_signal(signal.SIGINT)
-        code = process.wait(timeout=240)
-        blocker.close()
-        receiver.stop()
-        instance.dispose()
-        log.close()
-    assert code == 0, (tmp_path / "start.log").read_text()[-3000:]
 
 
-def alert_ticks_since(instance: dg.DagsterInstance, since: float) -> int:
-    """Evaluations of the alert sensor that started after ``since``."""
-    [state] = [s for s in instance.all_instigator_state() if s.name == "reconciliation_alerts"]
+def test_a_run_the_code_server_could_not_start_in_time_is_retried_and_completes_without_an_alarm(
+    ledger, ledger_url, databases, tmp_path, monkeypatch
+):
+    write_demo_data(ledger, 50, users=2, days=2, seed=5)
+
+    def configure(config):
+        config["concurrency"]["runs"]["max_concurrent_runs"] = 1  # the hourly check queues behind the held run
+        config["run_monitoring"]["start_timeout_seconds"] = 10
+
+    with pipeline(ledger_url, databases, tmp_path, monkeypatch, configure) as (client, instance, receiver), \
+            psycopg.connect(ledger_url) as blocker:
+        held = held_full_run(client, ledger_url, blocker)
+        hourly = client.submit_job_execution("hourly_balance_check_job")
+        assert client.get_run_status(hourly).value == "QUEUED"
+
+        # The code server stops answering (as on a machine too loaded to serve it): once the held
+        # run ends, the daemon dequeues the hourly check and its StartRun call waits unanswered.
+        code_server = code_server_of(instance, held)
+        code_server.suspend()
+        try:
+            blocker.rollback()
+            status = wait_for(lambda: (s := client.get_run_status(hourly)).value in ("FAILURE", "SUCCESS") and s,
+                              120, "run monitoring to fail the hourly check's start")
+        finally:
+            code_server.resume()
+        assert status.value == "FAILURE"
+        [failure] = instance.get_records_for_run(hourly, of_type=dg.DagsterEventType.RUN_FAILURE).records
+        assert "timed out due to taking longer than 10 seconds to start" in failure.event_log_entry.message
+        assert instance.get_run_by_id(hourly).tags.get(WILL_RETRY_TAG) == "true"
+        assert reconciliation_of(ledger_url, hourly) is None  # it never ran a step
+
+        [retry] = wait_for(lambda: instance.get_runs(dg.RunsFilter(tags={PARENT_RUN_ID_TAG: hourly})), 180,
+                           "run retries to launch the hourly check again")
+        wait_for(lambda: client.get_run_status(retry.run_id).value in ("SUCCESS", "FAILURE"), 180, "the retry")
+        assert client.get_run_status(retry.run_id).value == "SUCCESS"
+        assert reconciliation_of(ledger_url, retry.run_id)[0] == "passed"
+
+        settled = time.time()
+        for sensor in ("reconciliation_alerts", "escalate_failed_hourly_check"):
+            wait_for(lambda: sensor_ticks_since(instance, sensor, settled), 120, f"a tick of {sensor} after the retry")
+        assert receiver.about(hourly) == [] and receiver.about(retry.run_id) == []
+        assert instance.get_runs(dg.RunsFilter(tags={ESCALATED_FROM_TAG: hourly})) == []
+        assert instance.get_runs(dg.RunsFilter(tags={ESCALATED_FROM_TAG: retry.run_id})) == []
+
+
+def sensor_ticks_since(instance: dg.DagsterInstance, sensor: str, since: float) -> int:
+    """Evaluations of the sensor that started after ``since``."""
+    [state] = [s for s in instance.all_instigator_state() if s.name == sensor]
     ticks = instance.get_ticks(state.instigator_origin_id, state.selector_id, after=since,
                                statuses=[TickStatus.SKIPPED, TickStatus.SUCCESS, TickStatus.FAILURE])
     return len(ticks)
