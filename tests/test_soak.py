@@ -20,6 +20,8 @@ def test_a_short_soak_finds_the_fault_escalates_and_alerts_once_and_leaves_nothi
     assert fault["failed_runs_alerted_once"] >= 1  # the hourly check (its escalation may run after the correction)
     assert fault["failed_runs_alerted_more_than_once"] == fault["failed_runs_not_alerted"] == 0
     assert report["rows_left_running"] == 0
+    # A run the machinery failed may be retried, never alerted: no last attempt failed without a fault.
+    assert [r for r in report["failed_dagster_runs"] if not r["found_a_fault"] and r["will_retry"] != "true"] == []
     ledger = next(name for name in report["connections_idle"]["before"] if not name.endswith("_dagster"))
     # Pools give their connections back: once idle again, the ledger has no more sessions than before.
     assert report["connections_idle"]["after"][ledger] <= report["connections_idle"]["before"][ledger]
