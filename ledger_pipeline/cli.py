@@ -278,7 +278,7 @@ def cmd_audit_seal(args, db: LedgerDatabase) -> int:
 
 def cmd_audit_verify(args, db: LedgerDatabase) -> int:
     found = all_anchors(db)
-    result = reconcile(db, Scope("manual", checks=AUDIT_CHECKS), anchors=found)
+    result = reconcile(db, Scope("manual", checks=AUDIT_CHECKS), anchors=found, audit_full=args.full)
     show_run(db, result.run_id, args.json)
     if not args.json:
         sources = sorted({a.source for a in found})
@@ -390,6 +390,9 @@ def parser() -> argparse.ArgumentParser:
     verify = audit_actions.add_parser(
         "verify", help="run the audit checks (seals and anchors, trail, triggers); exit 1 when anything is wrong")
     verify.add_argument("--json", action="store_true", help="print JSON for machines")
+    verify.add_argument("--full", action="store_true",
+                        help="re-hash every audit row and read every archived month back, instead of the nightly"
+                             " verification (new seals, a rotating slice, every seal and anchor)")
     verify.set_defaults(run=cmd_audit_verify)
     archive = audit_actions.add_parser(
         "archive", help="archive sealed months before YYYY-MM (and older than the retention) to Parquet, then drop them")
