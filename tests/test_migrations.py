@@ -59,7 +59,7 @@ def definitions_008_changes(url: str) -> list:
 
 def test_008_down_restores_006s_definitions(empty_db_url, databases, tmp_path):
     shutil.copytree(MIGRATIONS_DIR, tmp_path / "m", ignore=shutil.ignore_patterns("008_*", "009_*", "010_*", "011_*", "012_*",
-                                                                                "013_*", "014_*", "015_*", "016_*"))
+                                                                                "013_*", "014_*", "015_*", "016_*", "017_*"))
     before_008 = databases.create()
     assert Runner(before_008, tmp_path / "m").up() == ["001", "002", "006", "007"]
     runner = Runner(empty_db_url)
@@ -167,7 +167,8 @@ def test_adopts_the_seed_tools_schema_migrations(empty_db_url):
     states = {r["version"]: r["state"] for r in runner.status()}
     assert states == {"001": "adopted", "002": "adopted", "003": "adopted", "004": "adopted",
                       "005": "adopted", "006": "applied", "007": "applied",
-                      "008": "applied", "009": "applied", "010": "applied", "011": "applied", "012": "applied", "013": "applied", "014": "applied", "015": "applied", "016": "applied"}
+                      "008": "applied", "009": "applied", "010": "applied", "011": "applied", "012": "applied", "013": "applied", "014": "applied", "015": "applied", "016": "applied",
+                      "017": "applied"}
     assert table_exists(empty_db_url, "audit_log")
 
 
@@ -185,11 +186,11 @@ def test_replica_position_columns_roll_back(empty_db_url):
 def test_statements_roll_back_to_the_audit_write_before_them(empty_db_url):
     runner = Runner(empty_db_url)
     runner.up()
-    assert runner.down("016") == ["016"]
+    assert runner.down("016") == ["017", "016"]
     for table in ("bank_accounts", "statement_files", "statements", "statement_lines"):
         assert not table_exists(empty_db_url, table)
     with psycopg.connect(empty_db_url) as conn:
         definition = conn.execute("SELECT pg_get_functiondef('audit_write'::regproc)").fetchone()[0]
         assert "statement" not in definition
         assert conn.execute("SELECT to_regproc('audit_statements')").fetchone() == (None,)
-    assert runner.up() == ["016"]
+    assert runner.up() == ["016", "017"]
