@@ -5,15 +5,20 @@ re-hash of `audit verify --full`."""
 import datetime as dt
 import json
 
+import dagster as dg
 import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from test_audit_trail import deposit, tamper
 from test_cli import run
+from test_dagster import full_resources
 
 from ledger_pipeline.audit import anchors as audit_anchors
 from ledger_pipeline.audit import archives, lifecycle, seals, verification
+from ledger_pipeline.definitions import defs
+from ledger_pipeline.defs.reconciliation.assets import audit_full_verification
+from ledger_pipeline.ledger.demo import write_demo_data
 from ledger_pipeline.reconciliation import Scope, reconcile
 from ledger_pipeline.reconciliation.checks import AUDIT_CHECKS
 from ledger_pipeline.reconciliation.recorder import run_with_items
@@ -176,8 +181,6 @@ def test_an_archived_month_altered_is_found_nightly_without_reloading_it(ledger,
 
 def test_on_a_replica_the_nightly_audit_checks_read_the_replica(replicated):
     primary, on_replica, pair = replicated.primary, replicated.replicated, replicated.pair
-    from ledger_pipeline.ledger.demo import write_demo_data
-
     write_demo_data(primary, 20, users=2, days=1, seed=3)
     seals.seal(primary)
     pair.wait_replayed()
@@ -193,3 +196,18 @@ def test_on_a_replica_the_nightly_audit_checks_read_the_replica(replicated):
     pair.wait_replayed()
     # Seal 1 is now old to the nightly run (the replica's run found it intact): its slice finds the edit.
     assert any(nightly(on_replica)["audit_log_intact"] for _ in range(N))
+
+
+def test_the_full_verification_asset_and_its_monthly_schedule(ledger, ledger_url, two_users):
+    schedule = defs.resolve_schedule_def("audit_full_verification_monthly")
+    assert (schedule.cron_schedule, schedule.job_name, schedule.default_status) == (
+        "0 3 1 * *", "audit_full_verification_job", dg.DefaultScheduleStatus.STOPPED)
+
+    seals.seal(ledger)
+    assert nightly(ledger) == clean()
+    tamper(ledger_url, "UPDATE audit_log SET db_login = 'nobody' WHERE seq = (SELECT min(seq) FROM audit_log)")
+    with dg.instance_for_test() as instance:
+        result = dg.materialize([audit_full_verification], resources=full_resources(ledger_url), instance=instance)
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations == {name: name != "audit_log_intact" for name in AUDIT_CHECKS}
+    assert verifications(ledger)[-1]["kind"] == "full" and verifications(ledger)[-1]["slice"] is None
