@@ -1,6 +1,10 @@
-"""What the audit checks read, set up in the checking transaction: the anchors (audit_anchors)
-and the audit rows (audit_rows: the live log plus every archived month read back from its file),
-as temporary relations that end with the transaction."""
+"""What the audit checks verify, and how.
+
+The full verification (`audit verify --full`, archive, restore) reads the anchors (audit_anchors)
+and the audit rows (audit_rows: the live log plus every archived month read back from its file) as
+temporary relations set up in the checking transaction (prepare). The nightly verification (plan,
+sql/audit/nightly) re-hashes what is new plus a rotating slice, passes everything it needs as
+literals, so it can read on a replica, and records what it verified (record, migration 017)."""
 
 import datetime as dt
 import json
@@ -36,7 +40,8 @@ def prepare(conn: psycopg.Connection, anchors: list[Anchor], directory: Path,
         archives.load(conn, directory, month)
     conn.execute("ANALYZE audit_archived")
     start, end = stand_in[1:] if stand_in else NOTHING
-    conn.execute(render("audit/rows", exclude_start=start, exclude_end=end))
+    conn.execute(render("audit/rows", exclude_start=start, exclude_end=end,
+                        archived=render("audit/archived_rows") if months else sql.SQL("")))
 
 
 def broken_seals(conn: psycopg.Connection) -> list[dict]:
