@@ -216,8 +216,6 @@ def test_the_full_verification_asset_and_its_monthly_schedule(ledger, ledger_url
 def test_the_full_rehash_is_a_query_postgresql_can_run_with_parallel_workers(ledger, two_users, tmp_path):
     from psycopg import sql
 
-    from ledger_pipeline.platform.sql_files import render
-
     seals.seal(ledger)
     with ledger.system_context() as conn:
         # Costs as on a large log, which these few rows are not.
@@ -226,7 +224,7 @@ def test_the_full_rehash_is_a_query_postgresql_can_run_with_parallel_workers(led
         conn.execute("SET LOCAL max_parallel_workers_per_gather = 2")
         verification.prepare(conn, [], tmp_path)
         [[plan]] = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON, VERBOSE) CREATE TEMP TABLE t AS {}").format(
-            render("checks/audit/audit_log_intact", run_id=None))).fetchall()
+            verification.full_query("audit_log_intact", None))).fetchall()
 
     def nodes(node, gathered=False):
         yield node, gathered

@@ -45,22 +45,38 @@ def prepare(conn: psycopg.Connection, anchors: list[Anchor], directory: Path,
 
 
 def broken_seals(conn: psycopg.Connection) -> list[dict]:
-    """The audit_log_intact findings, outside a reconciliation (archive and restore)."""
+    """The audit_log_intact findings of a full verification, outside a reconciliation (archive and restore)."""
     return [details for (details,) in conn.execute(
-        psycopg.sql.SQL("SELECT details FROM ({}) AS c").format(render("checks/audit/audit_log_intact", run_id=None)))]
+        sql.SQL("SELECT details FROM ({}) AS c").format(full_query("audit_log_intact", None)))]
+
+
+def full_query(check: str, run_id) -> sql.Composable:
+    """An audit check as the full verification makes it, over prepare()'s relations."""
+    return render(f"checks/audit/{check}", **_full_values(), run_id=run_id)
 
 
 # Blocks re-hashed each night besides the slice, chosen afresh by each run and kept nowhere: whoever
 # edits an old block cannot know which night will read it.
 RANDOM_BLOCKS = 3
-NIGHTLY = {"audit_log_intact": "audit/nightly/audit_log_intact",
-           "audit_trail_complete": "audit/nightly/audit_trail_complete"}
+# A full verification's records to compare by name: none, it compares every row.
+NO_RECORDS = sql.SQL("SELECT NULL::text AS table_name, NULL::uuid AS record_id WHERE false")
+
+
+def _full_values(slices: int = 1) -> dict:
+    """The audit checks' placeholders for a full verification, which reads prepare()'s relations."""
+    placed = {"verified_head": 0, "slices": slices, "slice": 0, "random_seals": [], "random_blocks": [],
+              "archived_seals": [], "everything": True}
+    return {**placed, "targets": render("audit/targets", **placed), "since": None, "archived_any": False,
+            "anchors": sql.SQL("SELECT seal_no, hash, row_count, source FROM audit_anchors"),
+            "rows": sql.SQL("SELECT * FROM audit_rows"), "archives": sql.SQL(""),
+            "records": NO_RECORDS, "audit_rows": sql.SQL("SELECT * FROM audit_rows")}
 
 
 @dataclass(frozen=True)
 class Plan:
     """What one run's audit checks verify: ``full`` re-hashes the whole log, archived months read
-    back (the temporary relations of prepare()); nightly, the placeholders of sql/audit/nightly."""
+    back (the temporary relations of prepare()); nightly, new seals, the slice and every seal and
+    anchor, with no temporary relation."""
 
     full: bool
     values: dict
@@ -70,8 +86,8 @@ class Plan:
 
     def query(self, check: str, run_id) -> sql.Composable:
         values = {**self.values, "run_id": run_id}
-        if not self.full and check in NIGHTLY:
-            return render(NIGHTLY[check], **values)
+        if not self.full:
+            values["archives"] = render("audit/nightly/archived_months", archives=values["archives"], run_id=run_id)
         return render(f"checks/audit/{check}", **values)
 
     @property
@@ -91,25 +107,37 @@ def plan(run: psycopg.Connection, reader, anchors: list[Anchor], directory: Path
     latest_slice = run.execute("SELECT slice FROM audit_verifications WHERE kind = 'nightly'"
                                " ORDER BY id DESC LIMIT 1").fetchone()
     slice_ = 0 if latest_slice is None or latest_slice[0] is None else (latest_slice[0] + 1) % slices
-    manifests, problems = _manifests(run, directory)
-    archived_seals = sorted({s["seal_no"] for m in manifests for s in m.get("seals") or []})
     if full:
         prepare(run, anchors, directory)
+        values = _full_values(slices)
+        counted = sql.SQL("SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM transactions)"
+                          " + (SELECT count(*) FROM entries)")
+    else:
+        values = _nightly_values(run, anchors, directory, slices, slice_, last)
+        counted = sql.SQL("SELECT count(*) FROM ({}) r").format(values["records"])
+    return Plan(full, values, watermark, head, reader.execute(counted).fetchone()[0])
+
+
+def _nightly_values(run: psycopg.Connection, anchors: list[Anchor], directory: Path, slices: int, slice_: int,
+                    last: tuple | None) -> dict:
+    manifests, problems = _manifests(run, directory)
     blocks = run.execute("SELECT s.seal_no, b.key::bigint FROM audit_seals s, jsonb_each(s.blocks) b"
                          " WHERE s.seal_no <= %s", (last[0] if last else 0,)).fetchall()
     picked = random.SystemRandom().sample(blocks, min(RANDOM_BLOCKS, len(blocks)))
     placed = {"verified_head": last[0] if last else 0, "slices": slices, "slice": slice_,
               "random_seals": [s for s, _ in picked], "random_blocks": [b for _, b in picked],
-              "archived_seals": archived_seals, "everything": full}
-    values = {**placed, "targets": render("audit/nightly/targets", **placed),
-              "since": int(last[1]) if last else None,
-              "anchors": json.dumps([{"seal_no": a.seal_no, "hash": a.hash, "row_count": a.row_count,
-                                      "source": a.source} for a in anchors]),
-              "archives": json.dumps(manifests + problems), "archived_any": bool(manifests or problems)}
-    values["records"] = render("audit/nightly/trail_records", **values)
-    counted = sql.SQL("SELECT count(*) FROM ({}) r").format(values["records"]) if not full else sql.SQL(
-        "SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM transactions) + (SELECT count(*) FROM entries)")
-    return Plan(full, values, watermark, head, reader.execute(counted).fetchone()[0])
+              "archived_seals": sorted({s["seal_no"] for m in manifests for s in m.get("seals") or []}),
+              "everything": False}
+    values = {**placed, "targets": render("audit/targets", **placed), "since": int(last[1]) if last else None,
+              "archived_any": bool(manifests or problems)}
+    values.update(
+        anchors=render("audit/nightly/anchors", anchors=json.dumps(
+            [{"seal_no": a.seal_no, "hash": a.hash, "row_count": a.row_count, "source": a.source} for a in anchors])),
+        rows=render("audit/nightly/rows", **values),
+        archives=json.dumps(manifests + problems),  # rendered with the run's id (Plan.query)
+        records=render("audit/nightly/trail_records", **values),
+        audit_rows=render("audit/nightly/record_audit_rows"))
+    return values
 
 
 def _manifests(run: psycopg.Connection, directory: Path) -> tuple[list[dict], list[dict]]:
