@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from .audit import anchors, lifecycle, seals
+from .audit import anchors, lifecycle, seals, verification
 from .ledger import fx
 from .ledger.balance_cache import BalanceCache
 from .ledger.demo import ledger_is_empty, write_demo_data
@@ -283,6 +283,13 @@ def cmd_audit_verify(args, db: LedgerDatabase) -> int:
     if not args.json:
         sources = sorted({a.source for a in found})
         print(f"\nanchors compared: {len(found)} ({', '.join(sources) or 'none: the chain is checked only against itself'})")
+        with db.system_context() as conn:
+            done = verification.recorded(conn, result.run_id)
+        if done:
+            how = "every sealed block" if done["kind"] == "full" else (
+                f"{done['new_seals']} new seals in full, slice {done['slice'] + 1} of {done['slices']} of the older blocks")
+            print(f"re-hashed: {how}: {done['blocks']} blocks, {done['audit_rows']} audit rows;"
+                  f" ledger rows compared with their trail: {done['ledger_rows']}")
     return EXIT_CODES[result.status]
 
 

@@ -102,6 +102,9 @@ def test_an_edit_to_an_old_block_is_found_within_n_runs_and_by_a_full_verificati
     assert full.returncode == 1, full.stderr
     assert json.loads(full.stdout)["status"] == "failed"
     assert verifications(ledger)[-1]["kind"] == "full" and verifications(ledger)[-1]["intact"] is False
+    shown = run("audit", "verify", "--full", url=ledger_url,
+                env_extra={"LEDGER_AUDIT_ARCHIVE_DIR": str(tmp_path), "DAGSTER_HOME": ""})
+    assert shown.returncode == 1 and "re-hashed: every sealed block: " in shown.stdout, shown.stdout
 
     # The next N nightly runs read slices 1, 2, 0: exactly the one holding the block finds it.
     slices = [(n + 1) % N for n in range(N)]

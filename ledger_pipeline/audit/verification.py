@@ -185,3 +185,11 @@ def record(run: psycopg.Connection, plan: Plan, run_id) -> None:
             " SELECT seal_no, block, now() FROM ({targets}) t WHERE seal_no <= {head}"
             " ON CONFLICT (seal_no, block) DO UPDATE SET verified_at = excluded.verified_at").format(
             targets=v["targets"], head=sql.Literal(plan.head)))
+
+
+def recorded(conn: psycopg.Connection, run_id) -> dict | None:
+    """What the run ``run_id`` verified (its audit_verifications row), None if it recorded nothing."""
+    cursor = conn.execute("SELECT kind, head_seal, new_seals, slice, slices, blocks, audit_rows, ledger_rows, intact"
+                          " FROM audit_verifications WHERE run_id = %s", (run_id,))
+    row = cursor.fetchone()
+    return dict(zip([c.name for c in cursor.description], row)) if row else None
