@@ -10,7 +10,7 @@ from pathlib import Path
 
 import psycopg
 
-from .audit import anchors, lifecycle, seals
+from .audit import anchors, lifecycle, seals, verification
 from .ledger import fx
 from .ledger.balance_cache import BalanceCache
 from .ledger.demo import ledger_is_empty, write_demo_data
@@ -278,11 +278,18 @@ def cmd_audit_seal(args, db: LedgerDatabase) -> int:
 
 def cmd_audit_verify(args, db: LedgerDatabase) -> int:
     found = all_anchors(db)
-    result = reconcile(db, Scope("manual", checks=AUDIT_CHECKS), anchors=found)
+    result = reconcile(db, Scope("manual", checks=AUDIT_CHECKS), anchors=found, audit_full=args.full)
     show_run(db, result.run_id, args.json)
     if not args.json:
         sources = sorted({a.source for a in found})
         print(f"\nanchors compared: {len(found)} ({', '.join(sources) or 'none: the chain is checked only against itself'})")
+        with db.system_context() as conn:
+            done = verification.recorded(conn, result.run_id)
+        if done:
+            how = "every sealed block" if done["kind"] == "full" else (
+                f"{done['new_seals']} new seals in full, slice {done['slice'] + 1} of {done['slices']} of the older blocks")
+            print(f"re-hashed: {how}: {done['blocks']} blocks, {done['audit_rows']} audit rows;"
+                  f" ledger rows compared with their trail: {done['ledger_rows']}")
     return EXIT_CODES[result.status]
 
 
@@ -390,6 +397,9 @@ def parser() -> argparse.ArgumentParser:
     verify = audit_actions.add_parser(
         "verify", help="run the audit checks (seals and anchors, trail, triggers); exit 1 when anything is wrong")
     verify.add_argument("--json", action="store_true", help="print JSON for machines")
+    verify.add_argument("--full", action="store_true",
+                        help="re-hash every audit row and read every archived month back, instead of the nightly"
+                             " verification (new seals, a rotating slice, every seal and anchor)")
     verify.set_defaults(run=cmd_audit_verify)
     archive = audit_actions.add_parser(
         "archive", help="archive sealed months before YYYY-MM (and older than the retention) to Parquet, then drop them")

@@ -1,12 +1,21 @@
-"""What the audit checks read, set up in the checking transaction: the anchors (audit_anchors)
-and the audit rows (audit_rows: the live log plus every archived month read back from its file),
-as temporary relations that end with the transaction."""
+"""What the audit checks verify, and how.
+
+The full verification (`audit verify --full`, archive, restore) reads the anchors (audit_anchors)
+and the audit rows (audit_rows: the live log plus every archived month read back from its file) as
+temporary relations set up in the checking transaction (prepare). The nightly verification (plan,
+sql/audit/nightly) re-hashes what is new plus a rotating slice, passes everything it needs as
+literals, so it can read on a replica, and records what it verified (record, migration 017)."""
 
 import datetime as dt
+import json
+import random
+from dataclasses import dataclass
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
+from ..platform.errors import LedgerError
 from ..platform.sql_files import render
 from . import archives
 from .anchors import Anchor
@@ -31,10 +40,156 @@ def prepare(conn: psycopg.Connection, anchors: list[Anchor], directory: Path,
         archives.load(conn, directory, month)
     conn.execute("ANALYZE audit_archived")
     start, end = stand_in[1:] if stand_in else NOTHING
-    conn.execute(render("audit/rows", exclude_start=start, exclude_end=end))
+    conn.execute(render("audit/rows", exclude_start=start, exclude_end=end,
+                        archived=render("audit/archived_rows") if months else sql.SQL("")))
 
 
 def broken_seals(conn: psycopg.Connection) -> list[dict]:
-    """The audit_log_intact findings, outside a reconciliation (archive and restore)."""
+    """The audit_log_intact findings of a full verification, outside a reconciliation (archive and restore)."""
     return [details for (details,) in conn.execute(
-        psycopg.sql.SQL("SELECT details FROM ({}) AS c").format(render("checks/audit/audit_log_intact", run_id=None)))]
+        sql.SQL("SELECT details FROM ({}) AS c").format(full_query("audit_log_intact", None)))]
+
+
+def full_query(check: str, run_id) -> sql.Composable:
+    """An audit check as the full verification makes it, over prepare()'s relations."""
+    return render(f"checks/audit/{check}", **_full_values(), run_id=run_id)
+
+
+# Blocks re-hashed each night besides the slice, chosen afresh by each run and kept nowhere: whoever
+# edits an old block cannot know which night will read it.
+RANDOM_BLOCKS = 3
+# A full verification's records to compare by name: none, it compares every row.
+NO_RECORDS = sql.SQL("SELECT NULL::text AS table_name, NULL::uuid AS record_id WHERE false")
+
+
+def _full_values(slices: int = 1) -> dict:
+    """The audit checks' placeholders for a full verification, which reads prepare()'s relations."""
+    placed = {"verified_head": 0, "slices": slices, "slice": 0, "random_seals": [], "random_blocks": [],
+              "archived_seals": [], "everything": True}
+    return {**placed, "targets": render("audit/targets", **placed), "since": None, "archived_any": False,
+            "anchors": sql.SQL("SELECT seal_no, hash, row_count, source FROM audit_anchors"),
+            "rows": sql.SQL("SELECT * FROM audit_rows"), "archives": sql.SQL(""),
+            "records": NO_RECORDS, "audit_rows": sql.SQL("SELECT * FROM audit_rows")}
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one run's audit checks verify: ``full`` re-hashes the whole log, archived months read
+    back (the temporary relations of prepare()); nightly, new seals, the slice and every seal and
+    anchor, with no temporary relation."""
+
+    full: bool
+    values: dict
+    watermark: str  # the reading snapshot's xmin: the next nightly run compares the ledger from here
+    head: int  # the newest seal the reading snapshot holds: the next nightly run re-hashes the seals after it
+    ledger_rows: int  # the ledger records compared with their trail
+
+    def query(self, check: str, run_id) -> sql.Composable:
+        values = {**self.values, "run_id": run_id}
+        if not self.full:
+            values["archives"] = render("audit/nightly/archived_months", archives=values["archives"], run_id=run_id)
+        return render(f"checks/audit/{check}", **values)
+
+    @property
+    def reads_temporary(self) -> bool:
+        """Whether the checks need the run's own session (temporary relations): not on a replica."""
+        return self.full
+
+
+def plan(run: psycopg.Connection, reader, anchors: list[Anchor], directory: Path, full: bool,
+         slices: int) -> Plan:
+    """Reads what the last intact verification left (on ``run``, the primary) and prepares this
+    run's audit checks; ``reader`` is where the checks read (reconciliation.reading.Reader)."""
+    watermark, head = reader.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text,"
+                                     " (SELECT coalesce(max(seal_no), 0) FROM audit_seals)").fetchone()
+    last = run.execute("SELECT head_seal, watermark::text FROM audit_verifications WHERE intact"
+                       " ORDER BY id DESC LIMIT 1").fetchone()
+    latest_slice = run.execute("SELECT slice FROM audit_verifications WHERE kind = 'nightly'"
+                               " ORDER BY id DESC LIMIT 1").fetchone()
+    slice_ = 0 if latest_slice is None or latest_slice[0] is None else (latest_slice[0] + 1) % slices
+    if full:
+        prepare(run, anchors, directory)
+        values = _full_values(slices)
+        counted = sql.SQL("SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM transactions)"
+                          " + (SELECT count(*) FROM entries)")
+    else:
+        values = _nightly_values(run, anchors, directory, slices, slice_, last)
+        counted = sql.SQL("SELECT count(*) FROM ({}) r").format(values["records"])
+    return Plan(full, values, watermark, head, reader.execute(counted).fetchone()[0])
+
+
+def _nightly_values(run: psycopg.Connection, anchors: list[Anchor], directory: Path, slices: int, slice_: int,
+                    last: tuple | None) -> dict:
+    manifests, problems = _manifests(run, directory)
+    blocks = run.execute("SELECT s.seal_no, b.key::bigint FROM audit_seals s, jsonb_each(s.blocks) b"
+                         " WHERE s.seal_no <= %s", (last[0] if last else 0,)).fetchall()
+    picked = random.SystemRandom().sample(blocks, min(RANDOM_BLOCKS, len(blocks)))
+    placed = {"verified_head": last[0] if last else 0, "slices": slices, "slice": slice_,
+              "random_seals": [s for s, _ in picked], "random_blocks": [b for _, b in picked],
+              "archived_seals": sorted({s["seal_no"] for m in manifests for s in m.get("seals") or []}),
+              "everything": False}
+    values = {**placed, "targets": render("audit/targets", **placed), "since": int(last[1]) if last else None,
+              "archived_any": bool(manifests or problems)}
+    values.update(
+        anchors=render("audit/nightly/anchors", anchors=json.dumps(
+            [{"seal_no": a.seal_no, "hash": a.hash, "row_count": a.row_count, "source": a.source} for a in anchors])),
+        rows=render("audit/nightly/rows", **values),
+        archives=json.dumps(manifests + problems),  # rendered with the run's id (Plan.query)
+        records=render("audit/nightly/trail_records", **values),
+        audit_rows=render("audit/nightly/record_audit_rows"))
+    return values
+
+
+def _manifests(run: psycopg.Connection, directory: Path) -> tuple[list[dict], list[dict]]:
+    """Each archived month's manifest with its file's SHA-256 as it is now (the file is hashed, not
+    loaded), and the months whose manifest or file cannot be read, as problems."""
+    found, problems = [], []
+    for (month,) in run.execute("SELECT to_char(month, 'YYYY-MM') FROM audit_archives ORDER BY month"):
+        try:
+            manifest = archives.Manifest.read(directory, month)
+        except LedgerError as exc:
+            problems.append({"month": month, "row_count": 0, "problem": str(exc)})
+            continue
+        path = directory / manifest.file
+        found.append({"month": month, "row_count": manifest.rows, "manifest_sha256": manifest.sha256,
+                      "file_sha256": archives.sha256(path) if path.exists() else None, "seals": manifest.seals,
+                      "problem": None if path.exists() else f"the file {path} is missing"})
+    return found, problems
+
+
+def record(run: psycopg.Connection, plan: Plan, run_id) -> None:
+    """Records what the run verified, in the run's transaction, after its audit checks wrote their
+    items: the verification, and for each block it re-hashed while the log held, when."""
+    v = plan.values
+    intact = run.execute(
+        "SELECT NOT EXISTS (SELECT FROM reconciliation_items WHERE run_id = %s AND status = 'mismatch'"
+        " AND check_name IN ('audit_log_intact', 'audit_trail_complete'))", (run_id,)).fetchone()[0]
+    run.execute(sql.SQL(
+        "WITH targets AS (SELECT * FROM ({targets}) t WHERE seal_no <= {head})"
+        " INSERT INTO audit_verifications (run_id, kind, head_seal, new_seals, slice, slices, blocks, audit_rows,"
+        "                                  ledger_rows, watermark, intact)"
+        " SELECT {run_id}, {kind}, {head},"
+        "        (SELECT count(*) FROM audit_seals WHERE seal_no > {verified_head} AND seal_no <= {head}),"
+        "        {slice}, {slices},"
+        "        (SELECT count(*) FROM targets), (SELECT coalesce(sum(row_count), 0) FROM targets),"
+        "        {ledger_rows}, {watermark}::xid8, {intact}").format(
+        targets=v["targets"], run_id=sql.Literal(run_id),
+        kind=sql.Literal("full" if plan.full else "nightly"), head=sql.Literal(plan.head),
+        verified_head=sql.Literal(v["verified_head"]),
+        slice=sql.Literal(None if plan.full else v["slice"]), slices=sql.Literal(v["slices"]),
+        ledger_rows=sql.Literal(plan.ledger_rows),
+        watermark=sql.Literal(plan.watermark), intact=sql.Literal(intact)))
+    if intact:
+        run.execute(sql.SQL(
+            "INSERT INTO audit_block_verifications (seal_no, block, verified_at)"
+            " SELECT seal_no, block, now() FROM ({targets}) t WHERE seal_no <= {head}"
+            " ON CONFLICT (seal_no, block) DO UPDATE SET verified_at = excluded.verified_at").format(
+            targets=v["targets"], head=sql.Literal(plan.head)))
+
+
+def recorded(conn: psycopg.Connection, run_id) -> dict | None:
+    """What the run ``run_id`` verified (its audit_verifications row), None if it recorded nothing."""
+    cursor = conn.execute("SELECT kind, head_seal, new_seals, slice, slices, blocks, audit_rows, ledger_rows, intact"
+                          " FROM audit_verifications WHERE run_id = %s", (run_id,))
+    row = cursor.fetchone()
+    return dict(zip([c.name for c in cursor.description], row)) if row else None

@@ -28,6 +28,7 @@ REPORTS_DIR_VAR = "LEDGER_REPORTS_DIR"  # where the tax report's Parquet and CSV
 AUDIT_ANCHOR_FILE_VAR = "LEDGER_AUDIT_ANCHOR_FILE"  # an append-only file of seal hashes; none: Dagster only
 AUDIT_ARCHIVE_DIR_VAR = "LEDGER_AUDIT_ARCHIVE_DIR"  # where archived audit months go
 AUDIT_RETENTION_VAR = "LEDGER_AUDIT_RETENTION_MONTHS"  # months kept in the database before archiving
+AUDIT_VERIFY_DAYS_VAR = "LEDGER_AUDIT_VERIFY_DAYS"  # nightly runs in which every sealed block is re-hashed
 REPLICA_URL_VAR = "LEDGER_REPLICA_URL"  # a streaming replica the checks read from; none: the primary
 REPLICA_MAX_LAG_VAR = "LEDGER_REPLICA_MAX_LAG_SECONDS"  # further behind than this, a run ends 'error'
 EXECUTOR_VAR = "LEDGER_EXECUTOR"  # how a fanned-out backfill runs its chunks: 'multiprocess' or 'celery'
@@ -134,6 +135,15 @@ def audit_retention_months() -> int:
     if not text.isdigit():
         raise LedgerError(f"{AUDIT_RETENTION_VAR} must be a whole number of months, got {text!r}")
     return int(text)
+
+
+def audit_verify_days() -> int:
+    text = os.environ.get(AUDIT_VERIFY_DAYS_VAR, "").strip() or "7"
+    if not text.isdigit() or int(text) < 1:
+        raise LedgerError(f"{AUDIT_VERIFY_DAYS_VAR} must be a whole number of days, 1 or more, got {text!r}")
+    return int(text)
+
+
 def replica_url() -> str | None:
     url = os.environ.get(REPLICA_URL_VAR, "").strip()
     return validate_database_url(url, REPLICA_URL_VAR) if url else None

@@ -22,6 +22,7 @@ AUDIT_CHECKS = (
     "audit_log_intact",
     "audit_trail_complete",
     "audit_triggers_enabled",
+    "audit_verification_fresh",
 )
 CHECK_NAMES = LEDGER_CHECKS + AUDIT_CHECKS
 QUICK_CHECKS = ("debits_equal_credits",)

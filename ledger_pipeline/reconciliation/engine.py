@@ -56,14 +56,16 @@ def reconcile(
     partition_key: Optional[str] = None,
     cache: Optional[BalanceCache] = None,
     anchors: Optional[Sequence[audit_anchors.Anchor]] = None,
+    audit_full: bool = False,
 ) -> RunResult:
     """Runs one reconciliation. Once its row is written, a broken run does not raise: it ends
     'error', the reason stored. (If the row cannot even be written, that error is raised.)
     ``cache``: the hot-balance cache cached_balances_match_ledger compares with the ledger; without
     one that check is recorded as skipped. ``anchors``: the seal hashes kept outside the database
     that audit_log_intact compares the chain with; None: the anchor file's (callers with a Dagster
-    instance pass its anchors too)."""
-    return _reconcile(db, [(scope, partition_key)], dagster_run_id, cache, anchors)[0]
+    instance pass its anchors too). ``audit_full``: the audit checks re-hash the whole log and
+    read the archived months back (`audit verify --full`) instead of the nightly verification."""
+    return _reconcile(db, [(scope, partition_key)], dagster_run_id, cache, anchors, audit_full=audit_full)[0]
 
 
 def reconcile_windows(
@@ -89,7 +91,8 @@ def reconcile_windows(
 
 def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
                dagster_run_id: Optional[str], cache: Optional[BalanceCache] = None,
-               anchors: Optional[Sequence] = None, plan: Optional[uuid.UUID] = None) -> list[RunResult]:
+               anchors: Optional[Sequence] = None, plan: Optional[uuid.UUID] = None,
+               audit_full: bool = False) -> list[RunResult]:
     from . import expectations  # Great Expectations is slow to import; only runs pay for it.
 
     started = time.monotonic()
@@ -123,10 +126,13 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
                 # A run of the audit checks alone reads no entry totals and leaves the checkpoint be.
                 horizon = checkpoints.read_totals(reader, scopes[0].from_scratch) if scopes[0].ledger_checks else None
                 snapshot = horizon.snapshot if horizon else conn.execute("SELECT pg_current_snapshot()::text").fetchone()[0]
-                if scopes[0].audit_checks:
-                    verification.prepare(conn, audit_anchors.from_file() if anchors is None else list(anchors),
-                                         settings.audit_archive_dir())
-                counts = findings.write(reader, runs, horizon.previous if horizon else None, plan, skipped)
+                audit = verification.plan(
+                    conn, reader, audit_anchors.from_file() if anchors is None else list(anchors),
+                    settings.audit_archive_dir(), audit_full, settings.audit_verify_days(),
+                ) if scopes[0].audit_checks else None
+                counts = findings.write(reader, runs, horizon.previous if horizon else None, plan, skipped, audit)
+                if audit:
+                    verification.record(conn, audit, run_ids[0])
                 if cache is not None and scopes[0].checks_cache:
                     withdraw_settled(conn, cache, run_ids[0])
                 if horizon:

@@ -10,6 +10,7 @@ from collections.abc import Callable, Collection, Sequence
 
 from psycopg import sql
 
+from ..audit import verification
 from ..ledger import currencies
 from ..platform import settings
 from ..platform.sql_files import render
@@ -27,6 +28,10 @@ PARTS = {"transactions_balanced": ("unbalanced", "unbalanced_transactions"),
 # The one check that reads the entries themselves (grouped by transaction), so it runs where the
 # run reads (a replica, when there is one).
 READS_ENTRIES = "transactions_balanced"
+# The audit checks that read the log and the ledger; the triggers' check reads the catalog of the
+# session that writes.
+REPLICA_AUDIT_CHECKS = ("audit_log_intact", "audit_trail_complete", "audit_verification_fresh")
+REHASH = "audit_log_intact"
 # These read the run's totals with the accounts as the run's snapshot has them: a replica's
 # accounts are mirrored onto the primary for them.
 READS_TOTALS = ("debits_equal_credits", "liability_balances_non_negative", "stored_balances_match_entries",
@@ -34,11 +39,12 @@ READS_TOTALS = ("debits_equal_credits", "liability_balances_non_negative", "stor
 
 
 def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str | None,
-          plan: uuid.UUID | None = None, skipped: Collection[str] = ()) -> dict[uuid.UUID, tuple[int, int]]:
+          plan: uuid.UUID | None = None, skipped: Collection[str] = (),
+          audit: verification.Plan | None = None) -> dict[uuid.UUID, tuple[int, int]]:
     """Writes every check's rows for each run, reading the run_totals table built for the batch;
     returns each run's (accounts checked, transactions checked). ``plan``: the fanned-out
     backfill's plan that holds what moved after the batch's periods (backfill_plans). ``skipped``:
-    checks not to make (opt_in)."""
+    checks not to make (opt_in). ``audit``: what the audit checks verify (audit.verification.plan)."""
     scope = runs[0][1]
     windows, placed = _periods(reader, runs, plan) if scope.is_period else _whole_ledger(runs)
     reader.run.execute("CREATE TEMP TABLE run_windows (run_id uuid, bucket int, period_start timestamptz,"
@@ -51,7 +57,7 @@ def write(reader: Reader, runs: Sequence[tuple[uuid.UUID, Scope]], previous: str
         reader.materialize("run_period_totals", render("checks/periods/period_totals", **placed))
     kind = "periods" if scope.is_period else "ledger"
     made = [name for name in scope.checks if name not in skipped]
-    _write(reader, scope, made, lambda name: _query(kind, name, placed))
+    _write(reader, scope, made, lambda name: _query(kind, name, placed, audit), audit)
 
     if scope.is_period:
         bucket_of = {run_id: bucket for run_id, bucket, _, _ in windows}
@@ -95,21 +101,32 @@ def _placed(bounds: Sequence, windows: list, **values) -> dict:
             "tolerance": settings.fx_rate_tolerance(), **values}
 
 
-def _query(kind: str, check: str, placed: dict) -> sql.Composable:
-    path = f"checks/audit/{check}" if check in AUDIT_CHECKS else f"checks/{check}"
+def _query(kind: str, check: str, placed: dict, audit: verification.Plan | None) -> sql.Composable:
+    if check in AUDIT_CHECKS:
+        return audit.query(check, placed["run_id"])
+    path = f"checks/{check}"
     if check in PARTS:
         placeholder, part = PARTS[check]
         return render(path, **{placeholder: render(f"checks/{kind}/{part}", **placed)}, **placed)
     return render(path, **placed)
 
 
-def _write(reader: Reader, scope: Scope, checks: Sequence[str], query: Callable[[str], sql.Composable]) -> None:
+def _write(reader: Reader, scope: Scope, checks: Sequence[str], query: Callable[[str], sql.Composable],
+           audit: verification.Plan | None) -> None:
     """Writes each check's rows. The checks that read neither the entries as the run reads them nor
     its totals (currencies, tax, the cache, the audit trail) need temporary tables a hot standby
     cannot hold, so they read the primary in the run's snapshot there, which holds every row a
-    replica has replayed and more; they go first, before the mirror shadows the primary's accounts."""
+    replica has replayed and more; they go first, before the mirror shadows the primary's accounts.
+    The nightly audit checks need none, so they read where the run reads."""
     for name in checks:
-        if name != READS_ENTRIES and name not in READS_TOTALS:
+        if name in REPLICA_AUDIT_CHECKS and not audit.reads_temporary:
+            reader.insert_items(name, query(name))
+        elif name == REHASH:
+            # INSERT ... SELECT never runs with parallel workers; CREATE TABLE AS can, and the full
+            # re-hash is the one query that reads the whole log.
+            reader.run.execute(sql.SQL("CREATE TEMP TABLE audit_rehashed ON COMMIT DROP AS {}").format(query(name)))
+            insert_items(reader.run, name, sql.SQL("SELECT * FROM audit_rehashed"))
+        elif name != READS_ENTRIES and name not in READS_TOTALS:
             insert_items(reader.run, name, query(name))
     reader.mirror("accounts")
     if not scope.is_period and scope.ledger_checks:

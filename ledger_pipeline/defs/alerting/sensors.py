@@ -8,12 +8,13 @@ from psycopg.rows import dict_row
 from ...alerting import messages, outbox
 from ...platform import settings
 from ...platform.errors import LedgerError
-from ..reconciliation.assets import daily_reconciliation, full_reconciliation, ledger_balance
+from ..reconciliation.assets import audit_full_verification, daily_reconciliation, full_reconciliation, ledger_balance
 from ..reconciliation.jobs import RECONCILIATION_JOBS
 from ..resources import LedgerResource
 from ..run_history import Finished, failed_checks, failure_message, finished_runs, start_cursor, targets
 
-RECONCILIATION_ASSETS = {full_reconciliation.key, ledger_balance.key, daily_reconciliation.key}
+RECONCILIATION_ASSETS = {full_reconciliation.key, ledger_balance.key, daily_reconciliation.key,
+                         audit_full_verification.key}
 
 
 @dg.sensor(

@@ -5,7 +5,7 @@ import dagster as dg
 from dagster._core.storage.tags import BACKFILL_ID_TAG
 
 from ...reconciliation import CHECK_NAMES, Scope, reconcile, reconcile_windows
-from ...reconciliation.checks import PERIOD_CHECKS, QUICK_CHECKS
+from ...reconciliation.checks import AUDIT_CHECKS, PERIOD_CHECKS, QUICK_CHECKS
 from ..audit import dagster_anchors
 from ..ledger.assets import ledger_schema
 from ..partitions import daily_partitions
@@ -37,6 +37,21 @@ def full_reconciliation(
                        cache=balance_cache.cache(), anchors=dagster_anchors.read(context.instance))
     context.log.info(f"reconciliation {result.run_id}: {result.status}")
     return report([result], CHECK_NAMES)
+
+
+@dg.asset(
+    group_name="reconciliation",
+    deps=[ledger_schema],
+    check_specs=check_specs("audit_full_verification", AUDIT_CHECKS),
+    pool=FULL_RECONCILIATION_POOL,
+    description="`audit verify --full`: every audit row re-hashed and every archived month read back, where the"
+    " nightly run re-hashes new seals and a rotating slice; recorded in reconciliation_runs.",
+)
+def audit_full_verification(context: dg.AssetExecutionContext, ledger_db: LedgerResource) -> dg.MaterializeResult:
+    result = reconcile(ledger_db.database, Scope("manual", checks=AUDIT_CHECKS), dagster_run_id=context.run.run_id,
+                       anchors=dagster_anchors.read(context.instance), audit_full=True)
+    context.log.info(f"reconciliation {result.run_id}: {result.status}")
+    return report([result], AUDIT_CHECKS)
 
 
 @dg.asset(

@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from .assets import daily_reconciliation, full_reconciliation, ledger_balance
+from .assets import audit_full_verification, daily_reconciliation, full_reconciliation, ledger_balance
 
 full_reconciliation_job = dg.define_asset_job(
     "full_reconciliation_job",
@@ -19,4 +19,10 @@ daily_reconciliation_job = dg.define_asset_job(
     selection=[daily_reconciliation],
     description="Reconcile one day (a partition); backfills run a range of days in one run.",
 )
-RECONCILIATION_JOBS = (full_reconciliation_job, hourly_balance_check_job, daily_reconciliation_job)
+audit_full_verification_job = dg.define_asset_job(
+    "audit_full_verification_job",
+    selection=[audit_full_verification],
+    description="Re-hash every audit row and read every archived month back (`audit verify --full`).",
+)
+RECONCILIATION_JOBS = (full_reconciliation_job, hourly_balance_check_job, daily_reconciliation_job,
+                       audit_full_verification_job)

@@ -1,28 +1,39 @@
--- Every seal recomputed from the rows it covers (the live log and the archived months' files,
--- audit_rows), its link to the previous seal, and its hash against the anchors kept outside the
--- database (audit_anchors). One row per seal that does not hold, and per anchored seal that is
--- gone: expected = the rows the seal covers, actual = the rows that still verify (0 when the seal's
--- own record or its anchor does not hold), details = the sealed range and what is wrong.
-WITH bounds AS (
-    SELECT array_agg(from_txid ORDER BY seal_no) AS starts, max(to_txid) AS top FROM audit_seals
+-- Every seal's record, its link to the previous seal and its block digests, checked against the
+-- anchors kept outside the database (anchors: the full run's temporary audit_anchors, the nightly
+-- run's JSON literal), and the sealed blocks of targets (sql/audit/targets.sql) recomputed from the
+-- rows (rows: every audit row, archived months read back, for the full run; sql/audit/nightly/rows.sql
+-- for the nightly run). One row per seal that does not hold, and per anchored seal that is gone:
+-- expected = the rows the seal covers, actual = the rows that still verify (0 when the seal's own
+-- record or its anchor does not hold), details = the sealed range and what is wrong. archives: the
+-- nightly run's findings on archived months (sql/audit/nightly/archived_months.sql), else nothing.
+WITH anchors AS (
+    {anchors}
+), targets AS (
+    {targets}
+), bounds AS (
+    SELECT array_agg(from_txid ORDER BY seal_no) AS starts FROM audit_seals
 ), digests AS (
     -- Each row's digest computed as it is read (OFFSET 0 keeps the planner from deferring it to the
-    -- aggregate), so the sort by seal, block and seq carries 32 bytes a row instead of the row.
-    SELECT width_bucket(r.txid, b.starts) AS seal_no, r.seq, r.id,
+    -- aggregate), so the sort by seal, block and seq carries 32 bytes a row instead of the row. The
+    -- scan reads the log alone (the bound is an initplan), so parallel workers can read and hash it.
+    SELECT r.txid, r.seq, r.id,
            audit_row_digest(r.id, r.table_name, r.operation, r.record_id, r.user_id, r.ip_address, r.old_data,
                             r.new_data, r.created_at, r.seq, r.txid, r.db_role, r.db_login) AS digest
-    FROM audit_rows r, bounds b
-    WHERE r.txid < b.top
+    FROM ({rows}) r
+    WHERE r.txid < (SELECT max(to_txid) FROM audit_seals)
     OFFSET 0
 ), found AS (
     -- width_bucket finds each row's seal by binary search over the seals' starts: one pass.
-    SELECT seal_no, seq / 4096 AS block, count(*) AS row_count, min(seq) AS first_seq, max(seq) AS last_seq,
-           encode(sha256(string_agg(digest, ''::bytea ORDER BY seq, id)), 'hex') AS digest
-    FROM digests
+    SELECT width_bucket(d.txid, b.starts) AS seal_no, d.seq / 4096 AS block, count(*) AS row_count,
+           min(d.seq) AS first_seq, max(d.seq) AS last_seq,
+           encode(sha256(string_agg(d.digest, ''::bytea ORDER BY d.seq, d.id)), 'hex') AS digest
+    FROM digests d, bounds b
+    WHERE NOT width_bucket(d.txid, b.starts) = ANY ({archived_seals}::bigint[])
     GROUP BY 1, 2
 ), stored AS (
     SELECT s.seal_no, b.key::bigint AS block, b.value ->> 0 AS digest, (b.value ->> 1)::bigint AS row_count
     FROM audit_seals s, jsonb_each(s.blocks) b
+    WHERE (s.seal_no, b.key::bigint) IN (SELECT seal_no, block FROM targets UNION SELECT seal_no, block FROM found)
 ), blocks AS (
     SELECT coalesce(st.seal_no, f.seal_no) AS seal_no, coalesce(st.block, f.block) AS block,
            st.row_count AS sealed_rows, f.row_count AS found_rows,
@@ -64,7 +75,7 @@ WITH bounds AS (
                FILTER (WHERE s.seal_no IS NOT NULL AND a.hash <> s.hash) AS disagreeing,
            max(a.row_count) AS anchored_rows,
            bool_and(s.seal_no IS NULL) AS seal_missing
-    FROM audit_anchors a
+    FROM anchors a
     LEFT JOIN audit_seals s ON s.seal_no = a.seal_no
     GROUP BY a.seal_no
 ), judged AS (
@@ -101,3 +112,4 @@ SELECT
     ) AS details
 FROM judged j
 WHERE cardinality(j.problems) > 0
+{archives}
