@@ -206,29 +206,33 @@ def _camt(text_from: str, text_to: str, version: int = 8) -> str:
     return text.replace(text_from, text_to, 1)
 
 
+ENTRY = "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]"
+
+
+def _amount(amount: str, currency: str = "EUR") -> str:
+    """The statement with its first entry's amount written as ``amount`` in ``currency``."""
+    return _camt('<Amt Ccy="EUR">250.00</Amt>', f'<Amt Ccy="{currency}">{amount}</Amt>')
+
+
 BILLION_LAUGHS = ('<!DOCTYPE Document [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n')
 XXE = '<!DOCTYPE Document [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
 
 
 @pytest.mark.parametrize("name, text, where, problem", [
-    ("comma amount", _camt('<Amt Ccy="EUR">250.00</Amt>', '<Amt Ccy="EUR">250,00</Amt>'),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt", "not an amount: '250,00'"),
-    ("negative amount", _camt('<Amt Ccy="EUR">250.00</Amt>', '<Amt Ccy="EUR">-250.00</Amt>'),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt", "not an amount: '-250.00' (the sign is CdtDbtInd's)"),
-    ("exponent", _camt('<Amt Ccy="EUR">250.00</Amt>', '<Amt Ccy="EUR">2.5E2</Amt>'),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt", "not an amount: '2.5E2'"),
-    ("finer than cents", _camt('<Amt Ccy="EUR">250.00</Amt>', '<Amt Ccy="EUR">250.001</Amt>'),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt", "amount 250.001 is finer than EUR's minor unit (0.01)"),
+    ("comma amount", _amount("250,00"), f"{ENTRY}/Amt", "not an amount: '250,00'"),
+    ("negative amount", _amount("-250.00"), f"{ENTRY}/Amt", "not an amount: '-250.00' (the sign is CdtDbtInd's)"),
+    ("exponent", _amount("2.5E2"), f"{ENTRY}/Amt", "not an amount: '2.5E2'"),
+    ("finer than cents", _amount("250.001"), f"{ENTRY}/Amt", "amount 250.001 is finer than EUR's minor unit (0.01)"),
     ("bad date", _camt("<BookgDt><Dt>2026-03-02</Dt>", "<BookgDt><Dt>2026-02-30</Dt>"),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/BookgDt", "not a date: '2026-02-30' (expected YYYY-MM-DD)"),
+     f"{ENTRY}/BookgDt", "not a date: '2026-02-30' (expected YYYY-MM-DD)"),
     ("unknown currency", _camt("<Ccy>EUR</Ccy>", "<Ccy>EUX</Ccy>"),
      "/Document/BkToCstmrStmt/Stmt[1]/Acct/Ccy", "unknown currency 'EUX' (not an ISO 4217 code)"),
-    ("entry in another currency", _camt('<Amt Ccy="EUR">250.00</Amt>', '<Amt Ccy="USD">250.00</Amt>'),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt/@Ccy", "currency USD differs from the statement's EUR"),
+    ("entry in another currency", _amount("250.00", "USD"), f"{ENTRY}/Amt/@Ccy",
+     "currency USD differs from the statement's EUR"),
     ("no closing balance", _camt("<Cd>CLBD</Cd>", "<Cd>ITBD</Cd>"),
      "/Document/BkToCstmrStmt/Stmt[1]", "the statement has no closing booked balance (CLBD)"),
     ("bad indicator", _camt("<CdtDbtInd>CRDT</CdtDbtInd><Sts>", "<CdtDbtInd>CREDIT</CdtDbtInd><Sts>", 5),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/CdtDbtInd", "expected CRDT or DBIT, got 'CREDIT'"),
+     f"{ENTRY}/CdtDbtInd", "expected CRDT or DBIT, got 'CREDIT'"),
     ("another message", camt053(8).replace("camt.053.001.08", "camt.052.001.08"),
      "/Document", "not a camt.053 document (.001.02 to .001.08): the root element is"
                   " {urn:iso:std:iso:20022:tech:xsd:camt.052.001.08}Document"),
