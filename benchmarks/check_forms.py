@@ -22,24 +22,21 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from unittest import mock
 
-import psycopg
-
 from benchmarks.suite import (
     DAY,
     LEDGER_RUN,
     T0,
     Scratch,
     all_passed,
-    arguments,
     build_ledger,
     log,
     passed,
     post_new_deposits,
+    run,
     side_by_side,
-    write_section,
 )
 from ledger_pipeline.platform import sql_files
-from ledger_pipeline.platform.db import LedgerDatabase, database_url
+from ledger_pipeline.platform.db import LedgerDatabase
 from ledger_pipeline.reconciliation import reconcile, reconcile_windows
 
 SECTION = "## One SQL form per check"
@@ -141,15 +138,7 @@ def report(sizes: dict[int, dict[str, float]], args, version: str) -> str:
 
 
 def main() -> None:
-    args = arguments(__doc__)
-    with Scratch(database_url(), args.work_mem) as scratch:
-        sizes = {n: measure(scratch, n, args) for n in map(int, args.entries.split(","))}
-        with psycopg.connect(scratch.admin) as conn:
-            version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
-    section = report(sizes, args, version)
-    print(section)
-    if args.write:
-        write_section(args.write, section)
+    run(__doc__, measure, report)
 
 
 if __name__ == "__main__":

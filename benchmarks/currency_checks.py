@@ -12,8 +12,6 @@ of BENCHMARKS.md.
 Usage: uv run python benchmarks/currency_checks.py --entries 1000000 [--write BENCHMARKS.md]
 """
 
-import argparse
-import os
 import sys
 import tempfile
 from pathlib import Path
@@ -28,13 +26,12 @@ from benchmarks.suite import (
     log,
     passed,
     post_new_deposits,
+    run,
     seconds,
-    server_version,
     side_by_side,
-    write_section,
 )
 from ledger_pipeline.ledger import tax, trial_balance
-from ledger_pipeline.platform.db import LedgerDatabase, database_url
+from ledger_pipeline.platform.db import LedgerDatabase
 from ledger_pipeline.reconciliation import Scope, reconcile
 
 SECTION = "## Currency, tax and cache checks"
@@ -116,24 +113,7 @@ def report(sizes: dict[int, dict[str, float]], empty: dict[str, float], args, ve
 
 
 def main() -> None:
-    # Every check is measured, the rates' too: they are made only where the ledger reports in one currency.
-    os.environ.setdefault("LEDGER_REPORTING_CURRENCY", "USD")
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--entries", default="1000000")
-    parser.add_argument("--wallets", type=int, default=100_000)
-    parser.add_argument("--new-transactions", type=int, default=10_000)
-    parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--work-mem", default="64MB")
-    parser.add_argument("--write", type=Path)
-    args = parser.parse_args()
-    with Scratch(database_url(), args.work_mem) as scratch:
-        empty = measure_empty(scratch, args)
-        sizes = {n: measure(scratch, n, args) for n in map(int, args.entries.split(","))}
-        version = server_version(scratch.admin)
-    section = report(sizes, empty, args, version)
-    print(section)
-    if args.write:
-        write_section(args.write, section)
+    run(__doc__, measure, report, once=measure_empty, entries="1000000")
 
 
 if __name__ == "__main__":

@@ -318,7 +318,8 @@ class Scratch:
             self.drop(name)
 
 
-def measure_fixed(scratch: Scratch, repeat: int) -> dict[str, float]:
+def measure_fixed(scratch: Scratch, args) -> dict[str, float]:
+    log("fixed overhead")
     imports = {
         module: min(fresh_python(f"import {module}")[0] for _ in range(3))
         for module in ("great_expectations", "dagster")
@@ -326,7 +327,7 @@ def measure_fixed(scratch: Scratch, repeat: int) -> dict[str, float]:
     db = LedgerDatabase(scratch.create("ledger_bench_empty"))
     try:
         passed(reconcile(db, Scope("manual")))  # warm-up: GX context, connections, caches
-        empty = side_by_side(repeat, empty=lambda: passed(reconcile(db, Scope("manual"))))["empty"]
+        empty = side_by_side(args.repeat, empty=lambda: passed(reconcile(db, Scope("manual"))))["empty"]
     finally:
         db.close()
     return {"import_gx": imports["great_expectations"], "import_dagster": imports["dagster"], "empty": empty}
@@ -444,10 +445,10 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def arguments(doc: str) -> argparse.Namespace:
+def arguments(doc: str, entries: str = "1000000,10000000") -> argparse.Namespace:
     """The options of a benchmark over the suite's ledger (``doc``: its module docstring)."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
-    parser.add_argument("--entries", default="1000000,10000000", help="comma-separated ledger sizes")
+    parser.add_argument("--entries", default=entries, help="comma-separated ledger sizes")
     parser.add_argument("--wallets", type=int, default=100_000)
     parser.add_argument("--new-transactions", type=int, default=10_000)
     parser.add_argument("--backfill-days", type=int, default=365)
@@ -459,17 +460,25 @@ def arguments(doc: str) -> argparse.Namespace:
     return parser.parse_args()
 
 
-def main() -> None:
-    args = arguments(__doc__)
+def run(doc: str, measure: Callable, report: Callable, once: Callable | None = None,
+        entries: str = "1000000,10000000") -> None:
+    """A benchmark over the suite's ledger, on one scratch server: its options (``arguments``),
+    ``once(scratch, args)`` if given, then ``measure(scratch, entries, args)`` at each --entries
+    size; prints ``report(sizes, [once's figures,] args, version)``, a markdown section, and with
+    --write replaces that section of the file."""
+    args = arguments(doc, entries)
     with Scratch(database_url(), args.work_mem) as scratch:
-        log("fixed overhead")
-        fixed = measure_fixed(scratch, args.repeat)
-        sizes = {n: measure_size(scratch, n, args) for n in map(int, args.entries.split(","))}
+        first = once(scratch, args) if once else None
+        sizes = {n: measure(scratch, n, args) for n in map(int, args.entries.split(","))}
         version = server_version(scratch.admin)
-    section = report(sizes, fixed, args, version)
+    section = report(sizes, args, version) if once is None else report(sizes, first, args, version)
     print(section)
     if args.write:
         write_section(args.write, section)
+
+
+def main() -> None:
+    run(__doc__, measure_size, report, once=measure_fixed)
 
 
 if __name__ == "__main__":

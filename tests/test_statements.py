@@ -206,29 +206,33 @@ def _camt(text_from: str, text_to: str, version: int = 8) -> str:
     return text.replace(text_from, text_to, 1)
 
 
+ENTRY = "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]"
+
+
+def _amount(amount: str, currency: str = "EUR") -> str:
+    """The statement with its first entry's amount written as ``amount`` in ``currency``."""
+    return _camt('<Amt Ccy="EUR">250.00</Amt>', f'<Amt Ccy="{currency}">{amount}</Amt>')
+
+
 BILLION_LAUGHS = ('<!DOCTYPE Document [<!ENTITY a "ha"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;">]>\n')
 XXE = '<!DOCTYPE Document [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n'
 
 
 @pytest.mark.parametrize("name, text, where, problem", [
-    ("comma amount", _camt('<Amt Ccy="EUR">250.00</Amt>', '<Amt Ccy="EUR">250,00</Amt>'),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt", "not an amount: '250,00'"),
-    ("negative amount", _camt('<Amt Ccy="EUR">250.00</Amt>', '<Amt Ccy="EUR">-250.00</Amt>'),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt", "not an amount: '-250.00' (the sign is CdtDbtInd's)"),
-    ("exponent", _camt('<Amt Ccy="EUR">250.00</Amt>', '<Amt Ccy="EUR">2.5E2</Amt>'),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt", "not an amount: '2.5E2'"),
-    ("finer than cents", _camt('<Amt Ccy="EUR">250.00</Amt>', '<Amt Ccy="EUR">250.001</Amt>'),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt", "amount 250.001 is finer than EUR's minor unit (0.01)"),
+    ("comma amount", _amount("250,00"), f"{ENTRY}/Amt", "not an amount: '250,00'"),
+    ("negative amount", _amount("-250.00"), f"{ENTRY}/Amt", "not an amount: '-250.00' (the sign is CdtDbtInd's)"),
+    ("exponent", _amount("2.5E2"), f"{ENTRY}/Amt", "not an amount: '2.5E2'"),
+    ("finer than cents", _amount("250.001"), f"{ENTRY}/Amt", "amount 250.001 is finer than EUR's minor unit (0.01)"),
     ("bad date", _camt("<BookgDt><Dt>2026-03-02</Dt>", "<BookgDt><Dt>2026-02-30</Dt>"),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/BookgDt", "not a date: '2026-02-30' (expected YYYY-MM-DD)"),
+     f"{ENTRY}/BookgDt", "not a date: '2026-02-30' (expected YYYY-MM-DD)"),
     ("unknown currency", _camt("<Ccy>EUR</Ccy>", "<Ccy>EUX</Ccy>"),
      "/Document/BkToCstmrStmt/Stmt[1]/Acct/Ccy", "unknown currency 'EUX' (not an ISO 4217 code)"),
-    ("entry in another currency", _camt('<Amt Ccy="EUR">250.00</Amt>', '<Amt Ccy="USD">250.00</Amt>'),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/Amt/@Ccy", "currency USD differs from the statement's EUR"),
+    ("entry in another currency", _amount("250.00", "USD"), f"{ENTRY}/Amt/@Ccy",
+     "currency USD differs from the statement's EUR"),
     ("no closing balance", _camt("<Cd>CLBD</Cd>", "<Cd>ITBD</Cd>"),
      "/Document/BkToCstmrStmt/Stmt[1]", "the statement has no closing booked balance (CLBD)"),
     ("bad indicator", _camt("<CdtDbtInd>CRDT</CdtDbtInd><Sts>", "<CdtDbtInd>CREDIT</CdtDbtInd><Sts>", 5),
-     "/Document/BkToCstmrStmt/Stmt[1]/Ntry[1]/CdtDbtInd", "expected CRDT or DBIT, got 'CREDIT'"),
+     f"{ENTRY}/CdtDbtInd", "expected CRDT or DBIT, got 'CREDIT'"),
     ("another message", camt053(8).replace("camt.053.001.08", "camt.052.001.08"),
      "/Document", "not a camt.053 document (.001.02 to .001.08): the root element is"
                   " {urn:iso:std:iso:20022:tech:xsd:camt.052.001.08}Document"),
@@ -250,35 +254,28 @@ def test_bad_camt053_input_is_refused_naming_the_element(bank, tmp_path, name, t
     assert counts(bank) == (0, 0, 0)
 
 
-@pytest.mark.parametrize("old, new, where, problem", [
-    ("C250,00NTRF", "C25O,00NTRF", "line 6", ":61: '2603020302C25O,00NTRFE2E-1//BANKREF-1' is not value date,"),
-    ("2603020302D100", "2602300230D100", "line 9", "not a date: '260230'"),
-    (":60F:C260301EUR1000,00", ":60F:C260301EUR10x0,00", "line 5", ":60F: 'C260301EUR10x0,00' is not D/C,"),
-    (":60F:C260301EUR", ":60F:C260301EUX", "line 5", "unknown currency 'EUX'"),
-    (":62F:C260302EUR", ":62F:C260302USD", "line 11", "the closing balance is in USD, the opening balance in EUR"),
-    ("C250,00NTRF", "C250,001NTRF", "line 6", "amount 250.001 is finer than EUR's minor unit (0.01)"),
-    (":62F:C260302EUR1150,00", ":64:C260302EUR1150,00", "line 2", "the statement has no closing (:62F:) balance"),
-])
-def test_bad_mt940_input_is_refused_naming_the_line(bank, tmp_path, old, new, where, problem):
-    assert old in MT940
-    path = write(tmp_path, "bad.sta", MT940.replace(old, new))
-    with pytest.raises(StatementError, match=r"^") as refused:
-        import_file(bank, path)
-    assert str(refused.value).startswith(f"{path}: {where}: {problem}")
-    assert counts(bank) == (0, 0, 0)
+# The text formats, each a file to spoil one field of: SWIFT MT940 and a Stripe export.
+STA, CSV = ("bad.sta", MT940), ("balance.csv", stripe_export())
 
 
-@pytest.mark.parametrize("old, new, where, problem", [
-    ("100.00,3.20,96.80", "1OO.00,3.20,96.80", "line 2: gross", "not an amount: '1OO.00'"),
-    ("100.00,3.20,96.80", "100.00,3.20,96.70", "line 2", "gross 100.00 less fee 3.20 is not net 96.70"),
-    ("2026-03-02 08:00:00", "2026-13-02 08:00:00", "line 4: created", "not a date: '2026-13-02 08:00:00'"),
-    (",eur,", ",eux,", "line 4: currency", "unknown currency 'eux'"),
-    ("-70.00,0.00,-70.00", "-70.005,0.00,-70.005", "line 5: gross", "amount -70.005 is finer than USD's"),
+@pytest.mark.parametrize("file, old, new, where, problem", [
+    (STA, "C250,00NTRF", "C25O,00NTRF", "line 6", ":61: '2603020302C25O,00NTRFE2E-1//BANKREF-1' is not value date,"),
+    (STA, "2603020302D100", "2602300230D100", "line 9", "not a date: '260230'"),
+    (STA, ":60F:C260301EUR1000,00", ":60F:C260301EUR10x0,00", "line 5", ":60F: 'C260301EUR10x0,00' is not D/C,"),
+    (STA, ":60F:C260301EUR", ":60F:C260301EUX", "line 5", "unknown currency 'EUX'"),
+    (STA, ":62F:C260302EUR", ":62F:C260302USD", "line 11", "the closing balance is in USD, the opening balance in EUR"),
+    (STA, "C250,00NTRF", "C250,001NTRF", "line 6", "amount 250.001 is finer than EUR's minor unit (0.01)"),
+    (STA, ":62F:C260302EUR1150,00", ":64:C260302EUR1150,00", "line 2", "the statement has no closing (:62F:) balance"),
+    (CSV, "100.00,3.20,96.80", "1OO.00,3.20,96.80", "line 2: gross", "not an amount: '1OO.00'"),
+    (CSV, "100.00,3.20,96.80", "100.00,3.20,96.70", "line 2", "gross 100.00 less fee 3.20 is not net 96.70"),
+    (CSV, "2026-03-02 08:00:00", "2026-13-02 08:00:00", "line 4: created", "not a date: '2026-13-02 08:00:00'"),
+    (CSV, ",eur,", ",eux,", "line 4: currency", "unknown currency 'eux'"),
+    (CSV, "-70.00,0.00,-70.00", "-70.005,0.00,-70.005", "line 5: gross", "amount -70.005 is finer than USD's"),
 ])
-def test_bad_stripe_rows_are_refused_naming_the_line(bank, tmp_path, old, new, where, problem):
-    text = stripe_export()
+def test_bad_mt940_and_stripe_input_is_refused_naming_the_line(bank, tmp_path, file, old, new, where, problem):
+    name, text = file
     assert old in text
-    path = write(tmp_path, "balance.csv", text.replace(old, new))
+    path = write(tmp_path, name, text.replace(old, new))
     with pytest.raises(StatementError) as refused:
         import_file(bank, path)
     assert str(refused.value).startswith(f"{path}: {where}: {problem}")

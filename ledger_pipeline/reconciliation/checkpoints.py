@@ -17,6 +17,7 @@ from ..platform.sql_files import render
 from .reading import Reader
 
 NO_CHECKPOINT = "0"  # every entry arrived at or after xid 0
+TOTALS = render("checkpoints/entry_totals")  # the columns both ways of reading the totals group entries into
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,13 @@ def read_totals(reader: Reader, from_scratch: bool) -> Horizon:
     row = reader.execute("SELECT arrival_xid::text FROM reconciliation_watermark").fetchone()
     previous = None if from_scratch else (row[0] if row else NO_CHECKPOINT)
     if previous is None:
-        reader.materialize("run_totals", render("checkpoints/totals_from_entries", watermark=watermark))
+        reader.materialize("run_totals", render("checkpoints/totals_from_entries", totals=TOTALS, watermark=watermark))
     else:
         # xmin never goes back; were it ever to, entries below the checkpoint's own watermark would
         # be counted twice.
         watermark = str(max(int(watermark), int(previous)))
-        reader.materialize("run_totals", render("checkpoints/totals_from_checkpoint", previous=previous,
-                                                watermark=watermark))
+        reader.materialize("run_totals", render("checkpoints/totals_from_checkpoint", totals=TOTALS,
+                                                previous=previous, watermark=watermark))
     return Horizon(snapshot, previous, watermark)
 
 

@@ -5,11 +5,7 @@
 -- watermark, and become the next checkpoint.
 WITH arrivals AS (
     SELECT
-        account_id,
-        currency,
-        coalesce(sum(amount) FILTER (WHERE entry_type = 'debit'), 0) AS debits,
-        coalesce(sum(amount) FILTER (WHERE entry_type = 'credit'), 0) AS credits,
-        count(*) AS entries,
+        {totals},
         coalesce(sum(amount) FILTER (WHERE entry_type = 'debit' AND arrival_xid >= {watermark}), 0) AS unsettled_debits,
         coalesce(sum(amount) FILTER (WHERE entry_type = 'credit' AND arrival_xid >= {watermark}), 0) AS unsettled_credits,
         count(*) FILTER (WHERE arrival_xid >= {watermark}) AS unsettled_entries,

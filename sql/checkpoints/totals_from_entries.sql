@@ -6,21 +6,12 @@
 -- 10.50 -> 1), which amounts_within_currency_precision compares with the currency's minor units.
 WITH every_entry AS (
     SELECT
-        account_id,
-        currency,
-        coalesce(sum(amount) FILTER (WHERE entry_type = 'debit'), 0) AS debits,
-        coalesce(sum(amount) FILTER (WHERE entry_type = 'credit'), 0) AS credits,
-        count(*) AS entries,
+        {totals},
         max(min_scale(amount)) AS finest_scale
     FROM entries
     GROUP BY account_id, currency
 ), unsettled AS (
-    SELECT
-        account_id,
-        currency,
-        coalesce(sum(amount) FILTER (WHERE entry_type = 'debit'), 0) AS debits,
-        coalesce(sum(amount) FILTER (WHERE entry_type = 'credit'), 0) AS credits,
-        count(*) AS entries
+    SELECT {totals}
     FROM entries
     WHERE arrival_xid >= {watermark}
     GROUP BY account_id, currency

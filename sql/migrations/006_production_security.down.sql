@@ -1,19 +1,16 @@
 -- Rollback of migration 006: the seed's rollback plan, made complete.
 
--- 3. Row-level security
-DROP POLICY IF EXISTS transactions_owner ON transactions;
-DROP POLICY IF EXISTS entries_owner ON entries;
+-- 3. Row-level security, table by table
 DROP POLICY IF EXISTS accounts_owner ON accounts;
 DROP POLICY IF EXISTS accounts_open ON accounts;
-DROP POLICY IF EXISTS entries_system ON entries;
-DROP POLICY IF EXISTS transactions_system ON transactions;
 DROP POLICY IF EXISTS accounts_system ON accounts;
-ALTER TABLE accounts NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE accounts DISABLE ROW LEVEL SECURITY;
-ALTER TABLE transactions NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE transactions DISABLE ROW LEVEL SECURITY;
-ALTER TABLE entries NO FORCE ROW LEVEL SECURITY;
-ALTER TABLE entries DISABLE ROW LEVEL SECURITY;
+ALTER TABLE accounts NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS transactions_owner ON transactions;
+DROP POLICY IF EXISTS transactions_system ON transactions;
+ALTER TABLE transactions NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY;
+DROP POLICY IF EXISTS entries_owner ON entries;
+DROP POLICY IF EXISTS entries_system ON entries;
+ALTER TABLE entries NO FORCE ROW LEVEL SECURITY, DISABLE ROW LEVEL SECURITY;
 
 -- 2. Reconciliation
 DROP TABLE IF EXISTS reconciliation_items;

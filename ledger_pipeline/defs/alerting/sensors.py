@@ -8,6 +8,7 @@ from psycopg.rows import dict_row
 from ...alerting import messages, outbox
 from ...platform import settings
 from ...platform.errors import LedgerError
+from ..automation import running_sensor
 from ..reconciliation.assets import audit_full_verification, daily_reconciliation, full_reconciliation, ledger_balance
 from ..reconciliation.jobs import RECONCILIATION_JOBS
 from ..resources import LedgerResource
@@ -17,11 +18,7 @@ RECONCILIATION_ASSETS = {full_reconciliation.key, ledger_balance.key, daily_reco
                          audit_full_verification.key}
 
 
-@dg.sensor(
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Alert when a reconciliation fails a check or breaks (LEDGER_ALERT_URLS, else the log).",
-)
+@running_sensor(30, "Alert when a reconciliation fails a check or breaks (LEDGER_ALERT_URLS, else the log).")
 def reconciliation_alerts(context: dg.SensorEvaluationContext, ledger_db: LedgerResource):
     # Each alert is queued in the outbox before the cursor passes its run, and delivered from
     # there with retries of its own: an alert that cannot be delivered holds up no other.

@@ -1,11 +1,9 @@
 """The ledger's jobs: applying the schema (the first start launches it, and so can anyone from the UI)."""
 
-import dagster as dg
-
+from ..automation import asset_job
 from .assets import ledger_schema
 
-ledger_schema_job = dg.define_asset_job(
-    "ledger_schema_job",
-    selection=[ledger_schema],
-    description="Apply every migration in sql/migrations to the ledger database, and record the schema's version.",
+ledger_schema_job = asset_job(
+    "ledger_schema_job", ledger_schema,
+    "Apply every migration in sql/migrations to the ledger database, and record the schema's version.",
 )

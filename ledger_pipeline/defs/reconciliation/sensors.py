@@ -10,6 +10,7 @@ import psycopg
 
 from ...platform.errors import LedgerError
 from ...reconciliation.late_arrivals import find_stale
+from ..automation import running_sensor
 from ..resources import LedgerResource
 from ..run_history import failed_checks, finished_runs, start_cursor, targets
 from .assets import daily_reconciliation, ledger_balance
@@ -20,12 +21,8 @@ STALE_RUN_TAG = "ledger/stale_reconciliation"
 REASON_TAG = "ledger/reason"
 
 
-@dg.sensor(
-    job=full_reconciliation_job,
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="When an hourly balance check finds a fault, run a full reconciliation (once per hourly run).",
-)
+@running_sensor(30, "When an hourly balance check finds a fault, run a full reconciliation (once per hourly run).",
+                job=full_reconciliation_job)
 def escalate_failed_hourly_check(context: dg.SensorEvaluationContext, ledger_db: LedgerResource):
     # A run the machinery failed (a start timeout, a worker gone, the database out of reach) found
     # nothing: its alert says so, and the next hourly check looks again.
@@ -62,12 +59,8 @@ def recorded_failure(ledger_db: LedgerResource, dagster_run_id: str) -> bool:
         return False
 
 
-@dg.sensor(
-    job=daily_reconciliation_job,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="When entries arrive into a day that was already reconciled, reconcile that day again.",
-)
+@running_sensor(60, "When entries arrive into a day that was already reconciled, reconcile that day again.",
+                job=daily_reconciliation_job)
 def reconcile_late_arrivals(context: dg.SensorEvaluationContext, ledger_db: LedgerResource):
     # The cursor is an arrival watermark: entries below it were looked at by an earlier evaluation.
     stale, horizon = find_stale(ledger_db.database, context.cursor or None)
