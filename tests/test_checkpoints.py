@@ -208,19 +208,21 @@ def test_a_backfill_records_the_same_per_day_outcomes_as_each_day_alone(ledger, 
 
 def test_a_run_with_many_mismatches_records_every_one_with_an_exact_count(ledger, ledger_url, demo):
     cash, wallet = demo.house("CASH", "USD"), demo.wallet(demo.users[0], "USD")
+    noon_yesterday = midnight(1) + DAY / 2  # inside the day run's period, whatever the time now
     with psycopg.connect(ledger_url) as conn:  # the owner, writing around the posting path in bulk
         conn.execute("SET session_replication_role = replica")
         conn.execute(
             "WITH t AS (INSERT INTO transactions (transaction_code, created_at)"
-            "           SELECT 'ADJUST', now() - interval '1 hour' FROM generate_series(1, 3000) RETURNING id)"
+            "           SELECT 'ADJUST', %(at)s FROM generate_series(1, 3000) RETURNING id)"
             " INSERT INTO entries (transaction_id, account_id, entry_type, amount, currency, created_at)"
-            " SELECT id, side.account, side.kind, side.amount, 'USD', now() - interval '1 hour'"
-            " FROM t, (VALUES (%s::uuid, 'debit', 1.00), (%s::uuid, 'credit', 0.99)) AS side (account, kind, amount)",
-            (cash, wallet),
+            " SELECT id, side.account, side.kind, side.amount, 'USD', %(at)s"
+            " FROM t, (VALUES (%(cash)s::uuid, 'debit', 1.00), (%(wallet)s::uuid, 'credit', 0.99))"
+            " AS side (account, kind, amount)",
+            {"at": noon_yesterday, "cash": cash, "wallet": wallet},
         )
         conn.execute("UPDATE accounts SET balance = balance + 3000 WHERE id = %s", (cash,))
         conn.execute("UPDATE accounts SET balance = balance + 2970 WHERE id = %s", (wallet,))
-    for scope in (Scope("manual"), Scope("daily", midnight(0), midnight(-1))):
+    for scope in (Scope("manual"), Scope("daily", midnight(1), midnight(0))):
         result = reconcile(ledger, scope)
         check = result.checks["transactions_balanced"]
         assert (check.passed, check.unexpected_count, len(check.sample)) == (False, 3000, SAMPLE_SIZE)
