@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 
 import psycopg
@@ -20,10 +21,13 @@ from .platform.db import LedgerDatabase
 from .platform.errors import LedgerError
 from .platform.migrations import Runner
 from .platform.progress import Progress
+from .platform.settings import MATCHING_RULES_VAR
 from .reconciliation import RUN_TYPES, Scope, reconcile
 from .reconciliation.checks import AUDIT_CHECKS, describe_period
+from .reconciliation.external import reconcile_external
 from .reconciliation.recorder import INTERRUPTED, history, run_with_items, sweep_abandoned
 from .statements.commands import add_statement_commands
+from .statements.matching import Rules
 
 # Exit codes of `reconcile`; every command exits 2 on bad input or a broken run.
 PASSED, FAILED, ERROR = 0, 1, 2
@@ -167,6 +171,26 @@ def cmd_reconcile(args, db: LedgerDatabase) -> int:
                        anchors=all_anchors(db) if scope.audit_checks else None)
     show_run(db, result.run_id, args.json)
     return EXIT_CODES[result.status]
+
+
+def cmd_statements_reconcile(args, db: LedgerDatabase) -> int:
+    result = reconcile_external(db, args.account, args.dry_run, Rules.from_toml(args.rules) if args.rules else None)
+    if result.run is None:
+        proposed = [asdict(m) for m in result.matching.matches]
+        if args.json:
+            print(to_json({"dry_run": True, "matches": proposed}))
+        else:
+            print(f"dry run: {len(proposed)} matches would be made (nothing recorded)")
+            for m in result.matching.matches:
+                print(f"  {m.rule:<11} {m.strategy:<11} lines {' '.join(map(str, m.line_ids))}"
+                      f" <-> entries {' '.join(map(str, m.entry_ids))} (amount difference {m.amount_difference},"
+                      f" {m.days_difference} days)")
+        return 0
+    if not args.json:
+        print(f"matching: {len(result.matching.matches)} new matches"
+              + "".join(f", {n} by {rule}" for rule, n in result.matching.counts().items()))
+    show_run(db, result.run.run_id, args.json)
+    return EXIT_CODES[result.run.status]
 
 
 def cmd_history(args, db: LedgerDatabase) -> int:
@@ -398,7 +422,16 @@ def parser() -> argparse.ArgumentParser:
     restore = audit_actions.add_parser("restore", help="bring an archived month back into audit_log")
     restore.add_argument("month", type=month)
     restore.set_defaults(run=cmd_audit_restore)
-    add_statement_commands(commands)
+    statement_actions = add_statement_commands(commands)
+    external = statement_actions.add_parser(
+        "reconcile", help="match statement lines with ledger entries, then check the ledger against the statements"
+                          " (exit 0 passed, 1 failed, 2 error)")
+    external.add_argument("--account", metavar="CODE", help="only the bank accounts this ledger account mirrors")
+    external.add_argument("--rules", type=Path, help=f"a TOML file of matching rules (default: ${MATCHING_RULES_VAR},"
+                                                     " else the README's defaults)")
+    external.add_argument("--dry-run", action="store_true", help="show what would match; record nothing")
+    external.add_argument("--json", action="store_true", help="print JSON for machines")
+    external.set_defaults(run=cmd_statements_reconcile)
     return top
 
 

@@ -19,7 +19,7 @@ def run(*args, url=None, env_extra=None, timeout=180):
 def test_setup_migrates_loads_demo_data_once_and_shows_status(empty_db_url):
     first = run("setup", "--transactions", "40", url=empty_db_url)
     assert first.returncode == 0, first.stderr
-    assert "migrations applied now: 001, 002, 006, 007, 008, 009, 010, 011, 012, 013, 014, 015, 016" in first.stdout
+    assert "migrations applied now: 001, 002, 006, 007, 008, 009, 010, 011, 012, 013, 014, 015, 016, 018" in first.stdout
     assert "the ledger was empty: wrote 40 demo transactions" in first.stdout
     again = run("setup", url=empty_db_url)
     assert again.returncode == 0, again.stderr
@@ -28,7 +28,7 @@ def test_setup_migrates_loads_demo_data_once_and_shows_status(empty_db_url):
 
 
 def test_migrate_up_down_status(empty_db_url):
-    assert run("migrate", "up", url=empty_db_url).stdout.strip() == "applied: 001, 002, 006, 007, 008, 009, 010, 011, 012, 013, 014, 015, 016"
+    assert run("migrate", "up", url=empty_db_url).stdout.strip() == "applied: 001, 002, 006, 007, 008, 009, 010, 011, 012, 013, 014, 015, 016, 018"
     assert run("migrate", "up", url=empty_db_url).stdout.strip() == "nothing to apply: the schema is up to date"
     assert run("migrate", "down", "006", url=empty_db_url).stdout.strip() == "rolled back: 016, 015, 014, 013, 012, 011, 010, 009, 008, 007, 006"
     status = run("migrate", "status", url=empty_db_url).stdout
