@@ -135,13 +135,16 @@ def _apply(conn: psycopg.Connection, rule: str, rules: Rules) -> None:
     if rule == "reference":
         conn.execute(render("statements/matching/reference", **placed))
     elif rule == "sum":
-        directions = {"one_to_many": ("match_lines", "match_entries", "(o.id, m.id)", "ARRAY[one_id]", "ids"),
-                      "many_to_one": ("match_entries", "match_lines", "(m.id, o.id)", "ids", "ARRAY[one_id]")}
-        for strategy, (one, many, pair, line_ids, entry_ids) in directions.items():
+        # Which side is the one (o) and which the many (m): the tables, and how a line and an entry
+        # of a combination are named.
+        directions = {"one_to_many": ("match_lines", "match_entries", "o", "m", "ARRAY[one_id]", "ids"),
+                      "many_to_one": ("match_entries", "match_lines", "m", "o", "ids", "ARRAY[one_id]")}
+        for strategy, (one, many, line, entry, line_ids, entry_ids) in directions.items():
             if strategy in rules.strategies:
                 query = render("statements/matching/sum", one=sql.Identifier(one), many=sql.Identifier(many),
-                               pair=sql.SQL(pair), line_ids=sql.SQL(line_ids), entry_ids=sql.SQL(entry_ids),
-                               strategy=strategy, **placed)
+                               pair=sql.SQL(f"({line}.id, {entry}.id)"), line_day=sql.SQL(f"{line}.day"),
+                               entry_day=sql.SQL(f"{entry}.day"), line_ids=sql.SQL(line_ids),
+                               entry_ids=sql.SQL(entry_ids), strategy=strategy, **placed)
                 _rounds(conn, query)
     elif "one_to_one" in rules.strategies:
         if rule == "tolerance" and rules.absolute_tolerance == 0 and rules.relative_tolerance == 0:

@@ -3,10 +3,11 @@
 -- group size. Combinations are built in ord order and cut as soon as they pass the amount, so
 -- each is built once. Each one's best combination (fewest members, then earliest by ord) is
 -- kept; where two claim a member, the one earlier by ord wins it and the other waits for the
--- next round (the caller repeats until a round matches nothing).
+-- next round (the caller repeats until a round matches nothing). Days are the entry's less the
+-- line's, whichever side is the one.
 WITH RECURSIVE members AS (
     SELECT o.id AS one_id, o.amount AS target, o.ord AS one_ord, m.id, m.amount, m.ord,
-           m.day - o.day AS days
+           {entry_day} - {line_day} AS days
     FROM {one} o
     JOIN {many} m ON m.account_id = o.account_id AND m.currency = o.currency
     WHERE NOT o.taken AND NOT m.taken AND o.amount <> 0
