@@ -19,7 +19,8 @@ from test_cli import run
 from ledger_pipeline.ledger.posting import Entry as Leg
 from ledger_pipeline.ledger.posting import post_transaction
 from ledger_pipeline.platform.errors import LedgerError
-from ledger_pipeline.reconciliation.checks import EXTERNAL_CHECKS
+from ledger_pipeline.reconciliation import Scope, reconcile
+from ledger_pipeline.reconciliation.checks import AUDIT_CHECKS, EXTERNAL_CHECKS
 from ledger_pipeline.reconciliation.external import reconcile_external
 from ledger_pipeline.statements.importer import import_file
 from ledger_pipeline.statements.manual_matches import match_manual, unmatch
@@ -302,7 +303,7 @@ def test_a_manual_match_is_refused_for_another_account_or_without_a_reason(bank)
     assert bank.active() == []
 
 
-def test_unmatch_is_audited_and_the_rules_leave_the_pair_apart(bank):
+def test_unmatch_is_audited_and_the_rules_leave_the_pair_apart(bank, ledger_url):
     entry = bank.post("25", "2026-03-02")
     [line] = bank.statement([("25", "2026-03-02")])
     [made] = match(bank.db).matches
@@ -320,6 +321,13 @@ def test_unmatch_is_audited_and_the_rules_leave_the_pair_apart(bank):
     assert match(bank.db).matches == []  # never paired again by a rule
     match_manual(bank.db, line, [entry], "it was theirs after all")  # a person may
     assert [rule for rule, *_ in bank.active()] == ["manual"]
+    audit = reconcile(bank.db, Scope("manual", checks=AUDIT_CHECKS))  # the trail covers the matches
+    assert audit.status == "passed", audit.checks
+    with psycopg.connect(ledger_url) as conn:  # the superuser, editing where the triggers do not see
+        conn.execute("SET session_replication_role = replica")
+        conn.execute("UPDATE statement_matches SET reason = 'edited' WHERE manual")
+    tampered = reconcile(bank.db, Scope("manual", checks=AUDIT_CHECKS))
+    assert tampered.checks["audit_trail_complete"].unexpected_count == 1
 
 
 def test_matches_are_system_work_only(bank, app_ledger):

@@ -1,5 +1,6 @@
--- Every row of the ledger (accounts, transactions, entries) and of bank statements
--- (bank_accounts, statement_files, statements, statement_lines) has its INSERT audit row, and stands as the
+-- Every row of the ledger (accounts, transactions, entries), of bank statements
+-- (bank_accounts, statement_files, statements, statement_lines) and of their matches
+-- (statement_matches, statement_match_links) has its INSERT audit row, and stands as the
 -- new_data of its latest audit row; every record whose latest audit row is not a DELETE still
 -- exists. A ledger row written, changed or deleted with the triggers disabled breaks one of these.
 -- One pass over each table, joined to the latest audit row per record: one sort of the log by
@@ -28,6 +29,10 @@ WITH audited AS (
     SELECT 'statements', s.id, to_jsonb(s) FROM statements s
     UNION ALL
     SELECT 'statement_lines', l.id, to_jsonb(l) FROM statement_lines l
+    UNION ALL
+    SELECT 'statement_matches', m.id, to_jsonb(m) FROM statement_matches m
+    UNION ALL
+    SELECT 'statement_match_links', k.id, to_jsonb(k) FROM statement_match_links k
 ), compared AS (
     SELECT coalesce(l.table_name, au.table_name) AS table_name, coalesce(l.id, au.record_id) AS record_id,
            l.data, au.seq, au.new_data, coalesce(l.data, au.new_data, au.old_data) AS known,
