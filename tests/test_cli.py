@@ -30,7 +30,7 @@ def test_setup_migrates_loads_demo_data_once_and_shows_status(empty_db_url):
 def test_migrate_up_down_status(empty_db_url):
     assert run("migrate", "up", url=empty_db_url).stdout.strip() == "applied: 001, 002, 006, 007, 008, 009, 010, 011, 012, 013, 014, 015, 016, 018"
     assert run("migrate", "up", url=empty_db_url).stdout.strip() == "nothing to apply: the schema is up to date"
-    assert run("migrate", "down", "006", url=empty_db_url).stdout.strip() == "rolled back: 016, 015, 014, 013, 012, 011, 010, 009, 008, 007, 006"
+    assert run("migrate", "down", "006", url=empty_db_url).stdout.strip() == "rolled back: 018, 016, 015, 014, 013, 012, 011, 010, 009, 008, 007, 006"
     status = run("migrate", "status", url=empty_db_url).stdout
     assert "006      production_security      pending" in status
 
