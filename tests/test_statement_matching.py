@@ -483,3 +483,59 @@ def test_cli_match_manual_and_unmatch(bank, ledger_url):
     undone = run("statements", "unmatch", match_id, "--reason", "wrong", url=ledger_url)
     assert undone.returncode == 0, undone.stderr
     assert bank.active() == []
+
+
+# --- Dagster ---------------------------------------------------------------------------------------
+
+def test_the_external_reconciliation_asset_checks_reports_and_stops_at_its_day(bank, ledger_url, tmp_path,
+                                                                                monkeypatch):
+    import dagster as dg
+    import pyarrow.parquet as pq
+
+    from ledger_pipeline.defs.resources import LedgerResource
+    from ledger_pipeline.defs.statements.external import external_reconciliation
+
+    monkeypatch.setenv("LEDGER_REPORTS_DIR", str(tmp_path / "reports"))
+    clean_set(bank)
+    _ledger_entry_missing(bank)  # booked on the 7th
+    resources = {"ledger_db": LedgerResource(url=ledger_url)}
+    with dg.instance_for_test() as instance:
+        early = dg.materialize([external_reconciliation], resources=resources, instance=instance,
+                               partition_key="2026-03-05")
+        late = dg.materialize([external_reconciliation], resources=resources, instance=instance,
+                              partition_key="2026-03-08")
+    assert early.success and late.success
+    assert {e.check_name: e.passed for e in early.get_asset_check_evaluations()} == dict.fromkeys(EXTERNAL_CHECKS, True)
+    assert {e.check_name for e in late.get_asset_check_evaluations() if not e.passed} == {"ledger_entries_matched"}
+    metadata = late.asset_materializations_for_node("external_reconciliation")[0].metadata
+    assert metadata["open_items"].value == 1 and metadata["match_rate"].value == 1.0
+    assert "ledger_entries_matched" in metadata["largest_open_items"].value
+    report = pq.read_table(tmp_path / "reports" / "external_reconciliation" / "2026-03-08.parquet").to_pylist()
+    assert [(r["check_name"], r["account_code"], r["difference"]) for r in report] == [
+        ("ledger_entries_matched", "CASH-EUR", D(-12))]
+    assert (tmp_path / "reports" / "external_reconciliation" / "2026-03-08.csv").exists()
+    with bank.db.system_context() as conn:
+        assert conn.execute("SELECT partition_key, run_type FROM reconciliation_runs ORDER BY started_at").fetchall() == [
+            ("2026-03-05", "external"), ("2026-03-08", "external")]
+
+
+def test_a_completed_full_reconciliation_asks_for_the_external_one(bank, ledger_url, monkeypatch):
+    import dagster as dg
+
+    from ledger_pipeline.definitions import defs
+    from ledger_pipeline.defs.partitions import daily_partitions
+    from ledger_pipeline.defs.statements.external import AFTER_FULL_RUN_TAG, external_after_full_reconciliation
+
+    monkeypatch.setenv("LEDGER_DATABASE_URL", ledger_url)
+    with dg.instance_for_test() as instance:
+        def tick(cursor=None):
+            with dg.build_sensor_context(instance=instance, definitions=defs, cursor=cursor) as context:
+                return external_after_full_reconciliation.evaluate_tick(context)
+
+        first = tick()
+        assert first.run_requests == [] and first.cursor
+        full = defs.resolve_job_def("full_reconciliation_job").execute_in_process(instance=instance)
+        assert full.success
+        [request] = tick(first.cursor).run_requests
+        assert (request.partition_key, request.tags[AFTER_FULL_RUN_TAG]) == (
+            daily_partitions.get_last_partition_key(), full.run_id)

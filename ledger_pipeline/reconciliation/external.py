@@ -3,6 +3,7 @@
 the checks find), then computes its four checks in one snapshot (sql/checks/external/), has Great
 Expectations validate them and records the outcome, as the engine does for the ledger's checks."""
 
+import datetime as dt
 import time
 import uuid
 from dataclasses import asdict, dataclass
@@ -41,13 +42,14 @@ def bank_accounts(db: LedgerDatabase, account_code: Optional[str]) -> Optional[l
 
 def reconcile_external(db: LedgerDatabase, account_code: Optional[str] = None, dry_run: bool = False,
                        rules: Optional[matching.Rules] = None, dagster_run_id: Optional[str] = None,
-                       partition_key: Optional[str] = None) -> ExternalResult:
-    """Matches, then checks. ``dry_run``: what would match, and no run. Once the run's row is
-    written a broken run does not raise: it ends 'error', the reason stored."""
+                       partition_key: Optional[str] = None, through: Optional[dt.date] = None) -> ExternalResult:
+    """Matches, then checks. ``through``: the last booking day judged (the lines booked and the
+    statements closed by then; None: all). ``dry_run``: what would match, and no run. Once the
+    run's row is written a broken run does not raise: it ends 'error', the reason stored."""
     scoped = bank_accounts(db, account_code)
     rules = rules or matching.Rules.configured()
     if dry_run:
-        return ExternalResult(matching.match(db, rules, scoped, dry_run=True), None)
+        return ExternalResult(matching.match(db, rules, scoped, dry_run=True, through=through), None)
     started = time.monotonic()
     scope = Scope(EXTERNAL)
     checks: dict[uuid.UUID, dict[str, CheckOutcome]] = {}
@@ -56,10 +58,10 @@ def reconcile_external(db: LedgerDatabase, account_code: Optional[str] = None, d
     with db.connect(autocommit=True) as guard:
         run_id = recorder.start(guard, scope, dagster_run_id, partition_key)
         try:
-            matched = matching.match(db, rules, scoped)
+            matched = matching.match(db, rules, scoped, through=through)
             with db.system_context(repeatable_read=True) as conn:
-                placed = {"run_id": run_id, "bank_accounts": scoped, "timezone": settings.timezone(),
-                          "grace_days": settings.match_grace_days()}
+                placed = {"run_id": run_id, "bank_accounts": scoped, "through": through,
+                          "timezone": settings.timezone(), "grace_days": settings.match_grace_days()}
                 conn.execute(render("checks/external/statements", **placed))
                 for name in EXTERNAL_CHECKS:
                     insert_items(conn, name, render(f"checks/external/{name}", **placed))
@@ -67,7 +69,8 @@ def reconcile_external(db: LedgerDatabase, account_code: Optional[str] = None, d
                                       " FROM external_statements").fetchone()
                 snapshot = conn.execute("SELECT pg_current_snapshot()::text").fetchone()[0]
             rows = judge(db, [(run_id, scope)], checks, {run_id: counts}, snapshot, started,
-                         extra={"matching": _matching_summary(matched, rules, account_code)})
+                         extra={"matching": _matching_summary(matched, rules, account_code),
+                                "through": through.isoformat() if through else None})
         except Exception as exc:
             rows = {run_id: recorder.fail(db, run_id, describe(exc), summary(scope, checks.get(run_id, {}), started))}
         except BaseException as exc:  # interrupted: still close the row

@@ -13,6 +13,7 @@ Passes hold one advisory lock, so two runs at once match one after the other, th
 the first left; the partial unique indexes of migration 018 hold the rule even without it.
 """
 
+import datetime as dt
 import tomllib
 import uuid
 from dataclasses import dataclass, field, fields
@@ -113,13 +114,14 @@ class MatchResult:
 
 
 def match(db: LedgerDatabase, rules: Optional[Rules] = None, bank_account_ids: Optional[list[uuid.UUID]] = None,
-          dry_run: bool = False) -> MatchResult:
+          dry_run: bool = False, through: Optional[dt.date] = None) -> MatchResult:
     """One matching pass over the lines and entries in no active match (of these bank accounts; all
-    when None). ``dry_run``: what would match, nothing recorded."""
+    when None; lines booked on or before ``through``, all when None). ``dry_run``: what would
+    match, nothing recorded."""
     rules = rules or Rules.configured()
     with db.system_context() as conn:
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (LOCK,))
-        conn.execute(render("statements/matching/prepare", bank_accounts=bank_account_ids,
+        conn.execute(render("statements/matching/prepare", bank_accounts=bank_account_ids, through=through,
                             timezone=settings.timezone(), window=rules.window_days))
         for rule in rules.order:
             _apply(conn, rule, rules)

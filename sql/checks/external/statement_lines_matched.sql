@@ -31,4 +31,7 @@ CROSS JOIN LATERAL (
     WHERE k.match_id = m.id AND k.active
 ) x
 WHERE m.unmatched_at IS NULL AND m.amount_difference <> 0
-  AND m.bank_account_id IN (SELECT bank_account_id FROM external_statements)
+  AND m.id IN (SELECT k.match_id FROM statement_match_links k
+               JOIN statement_lines l ON l.id = k.statement_line_id
+               JOIN external_statements s ON s.id = l.statement_id
+               WHERE k.active)

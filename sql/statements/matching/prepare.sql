@@ -1,6 +1,7 @@
 -- The work tables of one matching pass, dropped at its commit:
 --   match_lines    the statement lines in no active match, of the bank accounts matched
---                  (all when the array is NULL), in the bank account's currency
+--                  (all when the array is NULL), in the bank account's currency, booked on or
+--                  before the last day matched (all when NULL)
 --   match_entries  the entries in no active match of the ledger accounts mirroring them, within
 --                  the date window of those lines, signed as the bank sees the account (a debit of
 --                  the mirrored asset account is a bank credit, positive), on their day in the
@@ -20,6 +21,7 @@ JOIN statements s ON s.id = l.statement_id
 JOIN bank_accounts b ON b.id = s.bank_account_id
 WHERE ({bank_accounts}::uuid[] IS NULL OR b.id = ANY ({bank_accounts}::uuid[]))
   AND l.currency = b.currency
+  AND ({through}::date IS NULL OR l.booking_date <= {through}::date)
   AND NOT EXISTS (SELECT FROM statement_match_links k WHERE k.statement_line_id = l.id AND k.active);
 
 CREATE TEMP TABLE match_entries ON COMMIT DROP AS
