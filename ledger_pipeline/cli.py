@@ -23,7 +23,7 @@ from .platform.migrations import Runner
 from .platform.progress import Progress
 from .platform.settings import MATCHING_RULES_VAR
 from .reconciliation import RUN_TYPES, Scope, reconcile
-from .reconciliation.checks import AUDIT_CHECKS, describe_period
+from .reconciliation.checks import AUDIT_CHECKS, EXTERNAL, describe_period
 from .reconciliation.external import reconcile_external
 from .reconciliation.recorder import INTERRUPTED, history, run_with_items, sweep_abandoned
 from .statements.commands import add_statement_commands
@@ -227,8 +227,11 @@ def print_run(run: dict) -> None:
     print(f"reconciliation {run['id']}  type {run['run_type']}  {run['status'].upper()}  ({_scope(run)})")
     if run["error"]:
         print(f"error: {run['error']}")
-    print(f"debits {_text(run['total_debits'])}  credits {_text(run['total_credits'])}  "
-          f"accounts {_text(run['accounts_checked'])}  transactions {_text(run['transactions_checked'])}")
+    if run["run_type"] == EXTERNAL:  # what it counts: mirrored accounts and statement lines
+        print(f"accounts {_text(run['accounts_checked'])}  statement lines {_text(run['transactions_checked'])}")
+    else:
+        print(f"debits {_text(run['total_debits'])}  credits {_text(run['total_credits'])}  "
+              f"accounts {_text(run['accounts_checked'])}  transactions {_text(run['transactions_checked'])}")
     if run["checks"]:
         print()
         print(f"  {'check':<34} {'result':<8} {'mismatches':>10}")
@@ -250,7 +253,15 @@ def print_run(run: dict) -> None:
 
 
 def _subject(item: dict) -> str:
-    """What an item is about: an account, a transaction, a currency's day, or the ledger's total."""
+    """What an item is about: an account, a transaction, a currency's day, or the ledger's total; an
+    external check's item, its fault and the statement, line, entry or match."""
+    if "aspect" in item["details"]:
+        details = item["details"]
+        about = next((f"{key} {details[key]}" for key in ("statement", "line_id", "entry_id", "match_id")
+                      if details.get(key)), "")
+        return f"{details['aspect']} {about}".strip()
+    if "unexplained" in item["details"]:
+        return f"statement {item['details']['statement']}"
     if item["account_id"]:
         return f"account {item['details'].get('account_code') or item['account_id']}"
     if item["transaction_id"]:
@@ -329,6 +340,9 @@ def cmd_audit_restore(args, db: LedgerDatabase) -> int:
 
 
 def _scope(run: dict) -> str:
+    if run["run_type"] == EXTERNAL:
+        through = (run["summary"] or {}).get("through")
+        return "bank statements" + (f" through {through}" if through else "")
     return describe_period(run["period_start"], run["period_end"])
 
 

@@ -464,9 +464,13 @@ def test_cli_exit_codes(bank, ledger_url):
     assert passed.returncode == 0, passed.stderr + passed.stdout
     assert "matching: 5 new matches" in passed.stdout
     _ledger_entry_missing(bank)
-    failed = run("statements", "reconcile", "--account", "CASH-EUR", "--json", url=ledger_url)
+    failed = run("statements", "reconcile", "--account", "CASH-EUR", url=ledger_url)
     assert failed.returncode == 1, failed.stderr
-    assert json.loads(failed.stdout)["mismatch_count"] == 1
+    assert "type external  FAILED  (bank statements)" in failed.stdout
+    assert "ledger_entries_matched           unmatched entry_id" in failed.stdout
+    as_json = run("statements", "reconcile", "--json", url=ledger_url)
+    assert as_json.returncode == 1, as_json.stderr
+    assert json.loads(as_json.stdout)["mismatch_count"] == 1
     error = run("statements", "reconcile", "--account", "NOPE", url=ledger_url)
     assert error.returncode == 2 and "no bank account is mapped" in error.stderr
 
@@ -539,3 +543,28 @@ def test_a_completed_full_reconciliation_asks_for_the_external_one(bank, ledger_
         [request] = tick(first.cursor).run_requests
         assert (request.partition_key, request.tags[AFTER_FULL_RUN_TAG]) == (
             daily_partitions.get_last_partition_key(), full.run_id)
+
+
+def test_a_failed_external_run_is_alerted(bank, ledger_url, tmp_path, monkeypatch):
+    import dagster as dg
+
+    from ledger_pipeline.definitions import defs
+    from ledger_pipeline.defs.alerting.sensors import reconciliation_alerts
+    from ledger_pipeline.defs.resources import LedgerResource
+
+    monkeypatch.setenv("LEDGER_REPORTS_DIR", str(tmp_path / "reports"))
+    monkeypatch.setenv("LEDGER_DATABASE_URL", ledger_url)  # the job's own resources
+    monkeypatch.delenv("LEDGER_ALERT_URLS", raising=False)
+    clean_set(bank)
+    _ledger_entry_missing(bank)
+    resources = {"ledger_db": LedgerResource(url=ledger_url)}
+    with dg.instance_for_test() as instance:
+        def tick(cursor=None):
+            with dg.build_sensor_context(instance=instance, definitions=defs, resources=resources,
+                                         cursor=cursor) as context:
+                return reconciliation_alerts.evaluate_tick(context)
+
+        first = tick()
+        assert defs.resolve_job_def("external_reconciliation_job").execute_in_process(
+            instance=instance, partition_key="2026-03-08").success
+        assert tick(first.cursor).skip_message.startswith("1 new alert(s), logged")

@@ -77,9 +77,11 @@ class Rules:
                     if not isinstance(value, (str, int)):
                         raise LedgerError(f"{key} is written as a string, e.g. \"0.01\"")
                     values[key] = Decimal(str(value))
+                elif isinstance(value, int) and not isinstance(value, bool):
+                    values[key] = value
                 else:
-                    values[key] = int(value)
-        except (InvalidOperation, TypeError, ValueError) as exc:
+                    raise LedgerError(f"{key} is a whole number")
+        except (InvalidOperation, TypeError, LedgerError) as exc:
             raise LedgerError(f"matching rules {path}: {exc}") from None
         return cls(**values)
 

@@ -11,9 +11,12 @@ from ...platform.errors import LedgerError
 from ..reconciliation.assets import daily_reconciliation, full_reconciliation, ledger_balance
 from ..reconciliation.jobs import RECONCILIATION_JOBS
 from ..resources import LedgerResource
+from ..statements.external import external_reconciliation, external_reconciliation_job
 from ..run_history import Finished, failed_checks, failure_message, finished_runs, start_cursor, targets
 
-RECONCILIATION_ASSETS = {full_reconciliation.key, ledger_balance.key, daily_reconciliation.key}
+RECONCILIATION_ASSETS = {full_reconciliation.key, ledger_balance.key, daily_reconciliation.key,
+                         external_reconciliation.key}
+ALERTING_JOBS = RECONCILIATION_JOBS + (external_reconciliation_job,)
 
 
 @dg.sensor(
@@ -30,7 +33,7 @@ def reconciliation_alerts(context: dg.SensorEvaluationContext, ledger_db: Ledger
     if cursor is not None:
         for finished in finished_runs(context.instance, cursor):
             run = finished.run
-            if any(targets(run, job, RECONCILIATION_ASSETS) for job in RECONCILIATION_JOBS):
+            if any(targets(run, job, RECONCILIATION_ASSETS) for job in ALERTING_JOBS):
                 checks = failed_checks(context.instance, run.run_id)
                 if finished.failed or checks:
                     alert = compose_alert(context.instance, ledger_db, finished, checks)
