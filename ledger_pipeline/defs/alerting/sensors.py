@@ -11,8 +11,8 @@ from ...platform.errors import LedgerError
 from ..reconciliation.assets import daily_reconciliation, full_reconciliation, ledger_balance
 from ..reconciliation.jobs import RECONCILIATION_JOBS
 from ..resources import LedgerResource
-from ..statements.external import external_reconciliation, external_reconciliation_job
 from ..run_history import Finished, failed_checks, failure_message, finished_runs, start_cursor, targets
+from ..statements.external import external_reconciliation, external_reconciliation_job
 
 RECONCILIATION_ASSETS = {full_reconciliation.key, ledger_balance.key, daily_reconciliation.key,
                          external_reconciliation.key}
