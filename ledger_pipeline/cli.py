@@ -27,6 +27,7 @@ from .reconciliation.checks import AUDIT_CHECKS, EXTERNAL, describe_period
 from .reconciliation.external import reconcile_external
 from .reconciliation.recorder import INTERRUPTED, history, run_with_items, sweep_abandoned
 from .statements.commands import add_statement_commands
+from .statements.demo_statements import write_demo_statements
 from .statements.matching import Rules
 
 # Exit codes of `reconcile`; every command exits 2 on bad input or a broken run.
@@ -121,6 +122,12 @@ def cmd_setup(args, db: LedgerDatabase) -> int:
     if ledger_is_empty(db):
         demo = write_demo_data(db, args.transactions)
         print(f"the ledger was empty: wrote {demo.transactions} demo transactions")
+        try:
+            statements = write_demo_statements(db, demo)
+        except LedgerError as exc:
+            print(f"no demo bank statements: {exc}")
+        else:
+            print(f"demo bank statements for the inbox sensor to import: {', '.join(map(str, statements.files))}")
     print_status(runner)
     return 0
 

@@ -104,7 +104,7 @@ def write_demo_statements(db: LedgerDatabase, demo: DemoLedger, inbox: Optional[
     charge_day = first.opening_date + (first.closing_date - first.opening_date) // 2
     charge = BankLine(charge_day, _unused(BANK_CHARGE, eur), f"BNK-{demo.suffix}-CHARGE", NOT_PROVIDED,
                       "Account maintenance charge")
-    cent_off = next(e for e in eur if e.day > first.closing_date and e.reference and e not in payout)
+    cent_off = _pick((e for e in eur if e.day > first.closing_date and e.reference), "an EUR entry for the cent off")
     for statement in (first, second):
         for e in eur:
             if statement.opening_date < e.day <= statement.closing_date and e not in payout:
@@ -128,8 +128,10 @@ def write_demo_statements(db: LedgerDatabase, demo: DemoLedger, inbox: Optional[
     first, second = _statements(usd, usd_account, "USD", f"{demo.suffix[:4]}", yesterday)
     unique = [e for e in usd if sum(1 for o in usd if o.amount == e.amount) == 1]
     grace_limit = yesterday - dt.timedelta(days=settings.match_grace_days())
-    missing = next(e for e in unique if e.day <= min(first.closing_date, grace_limit))
-    lag = next(e for e in unique if e is not missing and e.day + dt.timedelta(days=WINDOW_DAYS) <= first.closing_date)
+    missing = _pick((e for e in unique if e.day <= min(first.closing_date, grace_limit)),
+                    "a USD entry older than the grace window")
+    lag = _pick((e for e in unique if e is not missing and e.day + dt.timedelta(days=WINDOW_DAYS) <= first.closing_date),
+                "a USD entry two days before its statement's closing")
     for statement in (first, second):
         for e in usd:
             if statement.opening_date < e.day <= statement.closing_date and e is not missing:
@@ -178,6 +180,13 @@ def _payout(entries: list[CashEntry], statement: BankStatement) -> list[CashEntr
         if (three[-1].day - three[0].day).days <= WINDOW_DAYS:
             return three
     raise LedgerError("demo statements: no three deposits within the matching window for the payout")
+
+
+def _pick(candidates, what: str) -> CashEntry:
+    found = next(candidates, None)
+    if found is None:
+        raise LedgerError(f"demo statements: the ledger has no {what} (write more demo transactions)")
+    return found
 
 
 def _unused(amount: Decimal, entries: list[CashEntry]) -> Decimal:
