@@ -139,6 +139,10 @@ def _apply(conn: psycopg.Connection, rule: str, rules: Rules) -> None:
     if rule == "reference":
         conn.execute(render("statements/matching/reference", **placed))
     elif rule == "sum":
+        # Nothing left on one side: no combination can match, and building them is what costs.
+        if not conn.execute("SELECT EXISTS (SELECT FROM match_lines WHERE NOT taken)"
+                            " AND EXISTS (SELECT FROM match_entries WHERE NOT taken)").fetchone()[0]:
+            return
         # Which side is the one (o) and which the many (m): the tables, and how a line and an entry
         # of a combination are named.
         directions = {"one_to_many": ("match_lines", "match_entries", "o", "m", "ARRAY[one_id]", "ids"),

@@ -4,13 +4,15 @@
 -- group size; a key both sides hold several times is left to the amount rules, and so is a group
 -- of entries that lines of two bank accounts claim. The amounts may differ: the difference is
 -- recorded with the match (and reported by statement_lines_matched). One statement, no rounds.
-WITH keyed AS (
-    SELECT l.*,
-           CASE WHEN EXISTS (SELECT FROM match_entries e
-                             WHERE NOT e.taken AND e.account_id = l.account_id AND e.currency = l.currency
-                               AND e.reference = l.end_to_end_id)
-                THEN l.end_to_end_id ELSE l.bank_reference END AS key
+WITH references_held AS (
+    -- Distinct, so the join below keeps one row per line: a hash join, where a correlated EXISTS
+    -- would scan the entries once per line.
+    SELECT DISTINCT account_id, currency, reference FROM match_entries WHERE NOT taken AND reference IS NOT NULL
+), keyed AS (
+    SELECT l.*, CASE WHEN r.reference IS NOT NULL THEN l.end_to_end_id ELSE l.bank_reference END AS key
     FROM match_lines l
+    LEFT JOIN references_held r
+           ON r.account_id = l.account_id AND r.currency = l.currency AND r.reference = l.end_to_end_id
     WHERE NOT l.taken
 ), line_groups AS (
     SELECT bank_account_id, account_id, currency, key, array_agg(id ORDER BY ord) AS line_ids,
