@@ -47,7 +47,8 @@ def test_each_demo_fault_is_reported_by_its_check_and_nothing_else(ledger, tmp_p
     by_aspect = {(check, details.get("aspect")): details for check, status, details in found if status == "mismatch"}
     assert by_aspect["statement_lines_matched", "unmatched"]["bank_reference"] == faults["bank_line_missing"][
         "bank_reference"]
-    assert by_aspect["ledger_entries_matched", "unmatched"]["entry_id"] == str(faults["ledger_entry_missing"]["entry_id"])
+    missing = by_aspect["ledger_entries_matched", "unmatched"]
+    assert missing["entry_id"] == str(faults["ledger_entry_missing"]["entry_id"])
     opening_break = by_aspect["statements_continuous", "opening_is_previous_closing"]
     assert (opening_break["bank_account"], opening_break["statement"][:5]) == (
         faults["opening_break"]["bank_account"], "00002")

@@ -67,9 +67,12 @@ class BankStatement:
     opening_date: dt.date
     closing_date: dt.date
     lines: list = field(default_factory=list)
+    stated_closing: Optional[Decimal] = None  # None: the opening plus the lines
 
     @property
     def closing(self) -> Decimal:
+        if self.stated_closing is not None:
+            return self.stated_closing
         return self.opening + sum((line.amount for line in self.lines), Decimal(0))
 
 
@@ -130,7 +133,8 @@ def write_demo_statements(db: LedgerDatabase, demo: DemoLedger, inbox: Optional[
     grace_limit = yesterday - dt.timedelta(days=settings.match_grace_days())
     missing = _pick((e for e in unique if e.day <= min(first.closing_date, grace_limit)),
                     "a USD entry older than the grace window")
-    lag = _pick((e for e in unique if e is not missing and e.day + dt.timedelta(days=WINDOW_DAYS) <= first.closing_date),
+    lag = _pick((e for e in unique
+                 if e is not missing and e.day + dt.timedelta(days=WINDOW_DAYS) <= first.closing_date),
                 "a USD entry two days before its statement's closing")
     for statement in (first, second):
         for e in usd:
@@ -213,7 +217,7 @@ def _publish(inbox: Path, name: str, write) -> Path:
 def write_camt053(path: Path, statements: Iterable[BankStatement], lines_of=None) -> None:
     """A camt.053.001.08 document of ``statements``, streamed (lxml's xmlfile): ``lines_of(statement)``
     gives a statement's lines (its ``lines`` by default) and may be a generator, so a file of any
-    size is written without holding it; the statement's ``closing`` must then be its own."""
+    size is written without holding it; the statement then states its closing (``stated_closing``)."""
     lines_of = lines_of or (lambda statement: statement.lines)
     ns = f"{{{CAMT_NAMESPACE}}}"
 
