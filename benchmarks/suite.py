@@ -194,6 +194,14 @@ def build_ledger(url: str, entries: int, days: int = 365, wallets: int = 100_000
             "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint"
             " WHERE conrelid = 'entries'::regclass AND contype = 'p'"
         ).fetchone()
+        # Foreign keys to the entries' key (statement_match_links') go with it, and come back after.
+        references = conn.execute(
+            "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) FROM pg_constraint"
+            " WHERE confrelid = 'entries'::regclass AND contype = 'f'"
+        ).fetchall()
+        for table, name, _ in references:
+            conn.execute(sql.SQL("ALTER TABLE {} DROP CONSTRAINT {}").format(sql.Identifier(table),
+                                                                              sql.Identifier(name)))
         for name, _ in indexes:
             conn.execute(sql.SQL("DROP INDEX {}").format(sql.Identifier(name)))
         conn.execute(sql.SQL("ALTER TABLE entries DROP CONSTRAINT {}").format(sql.Identifier(key)))
@@ -204,6 +212,9 @@ def build_ledger(url: str, entries: int, days: int = 365, wallets: int = 100_000
         for _, definition in indexes:
             conn.execute(definition)
         conn.execute(sql.SQL("ALTER TABLE entries ADD CONSTRAINT {} {}").format(sql.Identifier(key), sql.SQL(key_def)))
+        for table, name, definition in references:
+            conn.execute(sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} {}").format(
+                sql.Identifier(table), sql.Identifier(name), sql.SQL(definition)))
         conn.execute(BALANCES)
         conn.execute(AUDIT_HISTORY)
     with psycopg.connect(url, autocommit=True) as conn:

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 import uuid
+from dataclasses import asdict
 from pathlib import Path
 
 import psycopg
@@ -20,10 +21,14 @@ from .platform.db import LedgerDatabase
 from .platform.errors import LedgerError
 from .platform.migrations import Runner
 from .platform.progress import Progress
+from .platform.settings import MATCHING_RULES_VAR
 from .reconciliation import RUN_TYPES, Scope, reconcile
-from .reconciliation.checks import AUDIT_CHECKS, describe_period
+from .reconciliation.checks import AUDIT_CHECKS, EXTERNAL, describe_period
+from .reconciliation.external import reconcile_external
 from .reconciliation.recorder import INTERRUPTED, history, run_with_items, sweep_abandoned
 from .statements.commands import add_statement_commands
+from .statements.demo_statements import write_demo_statements
+from .statements.matching import Rules
 
 # Exit codes of `reconcile`; every command exits 2 on bad input or a broken run.
 PASSED, FAILED, ERROR = 0, 1, 2
@@ -117,6 +122,12 @@ def cmd_setup(args, db: LedgerDatabase) -> int:
     if ledger_is_empty(db):
         demo = write_demo_data(db, args.transactions)
         print(f"the ledger was empty: wrote {demo.transactions} demo transactions")
+        try:
+            statements = write_demo_statements(db, demo)
+        except LedgerError as exc:
+            print(f"no demo bank statements: {exc}")
+        else:
+            print(f"demo bank statements for the inbox sensor to import: {', '.join(map(str, statements.files))}")
     print_status(runner)
     return 0
 
@@ -169,6 +180,26 @@ def cmd_reconcile(args, db: LedgerDatabase) -> int:
     return EXIT_CODES[result.status]
 
 
+def cmd_statements_reconcile(args, db: LedgerDatabase) -> int:
+    result = reconcile_external(db, args.account, args.dry_run, Rules.from_toml(args.rules) if args.rules else None)
+    if result.run is None:
+        proposed = [asdict(m) for m in result.matching.matches]
+        if args.json:
+            print(to_json({"dry_run": True, "matches": proposed}))
+        else:
+            print(f"dry run: {len(proposed)} matches would be made (nothing recorded)")
+            for m in result.matching.matches:
+                print(f"  {m.rule:<11} {m.strategy:<11} lines {' '.join(map(str, m.line_ids))}"
+                      f" <-> entries {' '.join(map(str, m.entry_ids))} (amount difference {m.amount_difference},"
+                      f" {m.days_difference} days)")
+        return 0
+    if not args.json:
+        print(f"matching: {len(result.matching.matches)} new matches"
+              + "".join(f", {n} by {rule}" for rule, n in result.matching.counts().items()))
+    show_run(db, result.run.run_id, args.json)
+    return EXIT_CODES[result.run.status]
+
+
 def cmd_history(args, db: LedgerDatabase) -> int:
     runs = history(db, args.limit)
     if args.json:
@@ -203,8 +234,11 @@ def print_run(run: dict) -> None:
     print(f"reconciliation {run['id']}  type {run['run_type']}  {run['status'].upper()}  ({_scope(run)})")
     if run["error"]:
         print(f"error: {run['error']}")
-    print(f"debits {_text(run['total_debits'])}  credits {_text(run['total_credits'])}  "
-          f"accounts {_text(run['accounts_checked'])}  transactions {_text(run['transactions_checked'])}")
+    if run["run_type"] == EXTERNAL:  # what it counts: mirrored accounts and statement lines
+        print(f"accounts {_text(run['accounts_checked'])}  statement lines {_text(run['transactions_checked'])}")
+    else:
+        print(f"debits {_text(run['total_debits'])}  credits {_text(run['total_credits'])}  "
+              f"accounts {_text(run['accounts_checked'])}  transactions {_text(run['transactions_checked'])}")
     if run["checks"]:
         print()
         print(f"  {'check':<34} {'result':<8} {'mismatches':>10}")
@@ -226,7 +260,15 @@ def print_run(run: dict) -> None:
 
 
 def _subject(item: dict) -> str:
-    """What an item is about: an account, a transaction, a currency's day, or the ledger's total."""
+    """What an item is about: an account, a transaction, a currency's day, or the ledger's total; an
+    external check's item, its fault and the statement, line, entry or match."""
+    if "aspect" in item["details"]:
+        details = item["details"]
+        about = next((f"{key} {details[key]}" for key in ("statement", "line_id", "entry_id", "match_id")
+                      if details.get(key)), "")
+        return f"{details['aspect']} {about}".strip()
+    if "unexplained" in item["details"]:
+        return f"statement {item['details']['statement']}"
     if item["account_id"]:
         return f"account {item['details'].get('account_code') or item['account_id']}"
     if item["transaction_id"]:
@@ -312,6 +354,9 @@ def cmd_audit_restore(args, db: LedgerDatabase) -> int:
 
 
 def _scope(run: dict) -> str:
+    if run["run_type"] == EXTERNAL:
+        through = (run["summary"] or {}).get("through")
+        return "bank statements" + (f" through {through}" if through else "")
     return describe_period(run["period_start"], run["period_end"])
 
 
@@ -408,7 +453,16 @@ def parser() -> argparse.ArgumentParser:
     restore = audit_actions.add_parser("restore", help="bring an archived month back into audit_log")
     restore.add_argument("month", type=month)
     restore.set_defaults(run=cmd_audit_restore)
-    add_statement_commands(commands)
+    statement_actions = add_statement_commands(commands)
+    external = statement_actions.add_parser(
+        "reconcile", help="match statement lines with ledger entries, then check the ledger against the statements"
+                          " (exit 0 passed, 1 failed, 2 error)")
+    external.add_argument("--account", metavar="CODE", help="only the bank accounts this ledger account mirrors")
+    external.add_argument("--rules", type=Path, help=f"a TOML file of matching rules (default: ${MATCHING_RULES_VAR},"
+                                                     " else the README's defaults)")
+    external.add_argument("--dry-run", action="store_true", help="show what would match; record nothing")
+    external.add_argument("--json", action="store_true", help="print JSON for machines")
+    external.set_defaults(run=cmd_statements_reconcile)
     return top
 
 

@@ -69,7 +69,8 @@ def test_definitions_load_with_every_job_schedule_and_sensor():
     assert (daily.cron_schedule, daily.execution_timezone, daily.job_name) == ("0 2 * * *", "UTC", "full_reconciliation_job")
     assert (hourly.cron_schedule, hourly.execution_timezone, hourly.job_name) == ("0 * * * *", "UTC", "hourly_balance_check_job")
     assert {s.name for s in defs.sensors} == {"escalate_failed_hourly_check", "reconcile_late_arrivals",
-                                              "reconciliation_alerts", "statements_inbox"}
+                                              "reconciliation_alerts", "statements_inbox",
+                                              "external_after_full_reconciliation"}
     assert full_reconciliation.check_keys == {dg.AssetCheckKey(full_reconciliation.key, n) for n in CHECK_NAMES}
 
 

@@ -46,6 +46,8 @@ def pipeline_env(ledger_url: str, databases, tmp_path) -> dict[str, str]:
         "LEDGER_DATABASE_URL": ledger_url,
         "DAGSTER_PG_URL": urlsplit(databases.create())._replace(scheme="postgresql+psycopg2").geturl(),
         "DAGSTER_HOME": str(tmp_path / "dagster_home"),
+        # Not the checkout's inbox: the demo's statements and the inbox sensor stay with the test.
+        "LEDGER_STATEMENTS_INBOX": str(tmp_path / "inbox"),
     })
     return env
 

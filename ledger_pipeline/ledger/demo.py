@@ -128,7 +128,7 @@ def write_demo_data(
     batch = 500  # one database transaction per batch keeps memory flat and progress durable
     for offset in range(0, transactions, batch):
         with db.system_context() as conn:
-            for at in moments[offset:offset + batch]:
+            for number, at in enumerate(moments[offset:offset + batch], offset + 1):
                 user, cur = rng.choice(user_ids), rng.choice(CURRENCIES)
                 held = balances[user, cur]
                 amount = Decimal(rng.randint(100, 50_000)) / 100
@@ -167,9 +167,13 @@ def write_demo_data(
                     else:
                         legs = [(demo.wallet(user, cur), "debit"), (demo.house("CASH", cur), "credit")]
                     balances[user, cur] -= amount
+                # Money in or out of the bank carries a payment reference, as the bank's statement
+                # line will (its end-to-end id): the demo statements match on it.
+                paid = kind in ("DEPOSIT", "WITHDRAW")
+                reference = {"external_reference": f"DEMO-{suffix}-{number:07d}"} if paid else None
                 post_transaction(
                     conn, kind, [Entry(acc, side, amount) for acc, side in legs],
-                    description=f"demo {kind.lower()}", initiated_by=user, created_at=at,
+                    description=f"demo {kind.lower()}", initiated_by=user, created_at=at, metadata=reference,
                 )
         progress(len(moments[offset:offset + batch]))
     return demo

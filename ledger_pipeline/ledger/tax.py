@@ -3,7 +3,6 @@
 account; the report sums them per day, jurisdiction and currency."""
 
 import datetime as dt
-import os
 import uuid
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
@@ -11,10 +10,9 @@ from typing import Optional
 
 import psycopg
 import pyarrow as pa
-import pyarrow.csv as pa_csv
-import pyarrow.parquet as pq
 
 from ..platform.db import LedgerDatabase
+from ..platform.exports import write_table
 from ..platform.sql_files import render
 from .currencies import quantum
 from .posting import Entry, PostingError, house_account, post_transaction
@@ -64,7 +62,7 @@ REPORT_COLUMNS = ("day", "tax_jurisdiction", "currency", "taxable_base", "vat", 
 def write_report(db: LedgerDatabase, day: dt.date, day_start: dt.datetime, day_end: dt.datetime,
                  directory: Path) -> tuple[list[tuple], Path, Path]:
     """Replaces the day's rows of tax_reports and exports them as <directory>/tax_report/<day>.parquet
-    and .csv (each written to a temporary name and renamed, so a reader never sees half a file).
+    and .csv (platform.exports).
     Returns the rows (one per jurisdiction and currency: few) and the two paths."""
     with db.system_context() as conn:
         cursor = conn.execute(render("tax/report", day=day, day_start=day_start, day_end=day_end))
@@ -79,11 +77,5 @@ def write_report(db: LedgerDatabase, day: dt.date, day_start: dt.datetime, day_e
                           ("taxable_base", pa.decimal128(24, 4)), ("vat", pa.decimal128(24, 4)),
                           ("transactions", pa.int64())]),
     )
-    target = directory / "tax_report"
-    target.mkdir(parents=True, exist_ok=True)
-    parquet_path, csv_path = target / f"{day.isoformat()}.parquet", target / f"{day.isoformat()}.csv"
-    for path, writer in ((parquet_path, pq.write_table), (csv_path, pa_csv.write_csv)):
-        partial = path.with_suffix(path.suffix + ".partial")
-        writer(table, partial)
-        os.replace(partial, path)
+    parquet_path, csv_path = write_table(table, directory / "tax_report", day.isoformat())
     return rows, parquet_path, csv_path

@@ -37,6 +37,8 @@ CELERY_QUEUE_VAR = "LEDGER_CELERY_QUEUE"  # the Celery queue the chunks go to, w
 EXECUTORS = ("multiprocess", "celery")
 ALERT_RETRY_VAR = "LEDGER_ALERT_RETRY_SECONDS"  # the first retry of an undelivered alert; it doubles each time
 STATEMENTS_INBOX_VAR = "LEDGER_STATEMENTS_INBOX"  # bank statement files to import; done/ and rejected/ beside
+MATCHING_RULES_VAR = "LEDGER_MATCHING_RULES"  # a TOML file of statement matching rules; none: the defaults
+MATCH_GRACE_VAR = "LEDGER_MATCH_GRACE_DAYS"  # a ledger entry younger than this is not yet expected at the bank
 
 
 def embedded_dir() -> Path:
@@ -183,3 +185,15 @@ def _seconds(var: str, default: str) -> float:
 
 def statements_inbox() -> Path:
     return Path(os.environ.get(STATEMENTS_INBOX_VAR, "").strip() or PROJECT_DIR / ".ledger-statements" / "inbox")
+
+
+def matching_rules_file() -> Path | None:
+    text = os.environ.get(MATCHING_RULES_VAR, "").strip()
+    return Path(text) if text else None
+
+
+def match_grace_days() -> int:
+    text = os.environ.get(MATCH_GRACE_VAR, "").strip() or "3"
+    if not text.isdigit():
+        raise LedgerError(f"{MATCH_GRACE_VAR} must be a whole number of days, got {text!r}")
+    return int(text)

@@ -33,6 +33,15 @@ CACHE_CHECK = "cached_balances_match_ledger"
 RATES_CHECK = "exchange_rates_available"
 PERIOD_CHECKS = tuple(name for name in LEDGER_CHECKS if name != CACHE_CHECK)
 RUN_TYPES = ("daily", "hourly", "manual", "backfill", "escalation")
+# The ledger against the bank's statements (reconciliation/external.py, sql/checks/external): a
+# run type of its own, made by `statements reconcile` rather than `reconcile`.
+EXTERNAL = "external"
+EXTERNAL_CHECKS = (
+    "statements_continuous",
+    "statement_lines_matched",
+    "ledger_entries_matched",
+    "bank_balance_explained",
+)
 
 
 @dataclass(frozen=True)
@@ -50,7 +59,7 @@ class Scope:
     def __post_init__(self):
         if self.checks is None:
             object.__setattr__(self, "checks", self.kind_checks)
-        if self.run_type not in RUN_TYPES:
+        if self.run_type not in RUN_TYPES + (EXTERNAL,):
             raise LedgerError(f"run type must be one of {', '.join(RUN_TYPES)}, not {self.run_type!r}")
         if (self.period_start is None) != (self.period_end is None):
             raise LedgerError("a period needs both a start and an end")
@@ -85,16 +94,18 @@ class Scope:
 
     @property
     def from_scratch(self) -> bool:
-        return not self.is_period and self.run_type != "hourly"
+        return not self.is_period and self.run_type not in ("hourly", EXTERNAL)
 
     @property
     def kind_checks(self) -> tuple[str, ...]:
         """Every check this kind of run makes: a full run adds the audit trail's; a period run
-        leaves out the cache's."""
+        leaves out the cache's; an external run makes the statements' checks."""
+        if self.run_type == EXTERNAL:
+            return EXTERNAL_CHECKS
         return CHECK_NAMES if self.from_scratch else PERIOD_CHECKS if self.is_period else LEDGER_CHECKS
 
     def describe(self) -> str:
-        text = describe_period(self.period_start, self.period_end)
+        text = "bank statements" if self.run_type == EXTERNAL else describe_period(self.period_start, self.period_end)
         return text if self.checks == self.kind_checks else f"{text}: {', '.join(self.checks)}"
 
     @property

@@ -93,8 +93,6 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
                dagster_run_id: Optional[str], cache: Optional[BalanceCache] = None,
                anchors: Optional[Sequence] = None, plan: Optional[uuid.UUID] = None,
                audit_full: bool = False) -> list[RunResult]:
-    from . import expectations  # Great Expectations is slow to import; only runs pay for it.
-
     started = time.monotonic()
     scopes = [scope for scope, _ in batch]
     checks: dict[uuid.UUID, dict[str, CheckOutcome]] = {}
@@ -137,25 +135,7 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
                     withdraw_settled(conn, cache, run_ids[0])
                 if horizon:
                     checkpoints.save(conn, horizon, run_ids[0])
-            validated = expectations.validate(db.database_url(), scopes[0].checks, run_ids)
-            found = recorder.outcomes(db, run_ids)
-            for name, validation in validated.items():
-                recorded = sum(found[run_id, name][0] for run_id in run_ids)
-                if validation.error is None and validation.unexpected_count != recorded:
-                    validation.error = (f"Great Expectations counted {validation.unexpected_count} mismatches,"
-                                        f" the recorded items {recorded}")
-            for run_id, scope in runs:
-                checks[run_id] = {name: _outcome(name, validated[name], *found[run_id, name])
-                                  for name in scope.checks}
-                for name, reason in skipped.items():
-                    checks[run_id][name].skipped = reason
-            broken = [f"{c.name}: {c.error}" for c in checks[run_ids[0]].values() if c.error]
-            if broken:
-                raise LedgerError("check could not run: " + "; ".join(broken))
-            rows = recorder.complete(db, {
-                run_id: (_status(checks[run_id]), summary(scope, checks[run_id], started), counts[run_id])
-                for run_id, scope in runs
-            }, snapshot)
+            rows = judge(db, runs, checks, counts, snapshot, started, skipped)
         except Exception as exc:
             rows = {run_id: recorder.fail(db, run_id, describe(exc), summary(scope, checks.get(run_id, {}), started))
                     for run_id, scope in runs}
@@ -166,6 +146,35 @@ def _reconcile(db: LedgerDatabase, batch: list[tuple[Scope, Optional[str]]],
     duration = time.monotonic() - started
     return [RunResult(run_id, rows[run_id]["status"], scope, checks.get(run_id, {}), rows[run_id], duration)
             for run_id, scope in runs]
+
+
+def judge(db: LedgerDatabase, runs: list[tuple[uuid.UUID, Scope]], checks: dict[uuid.UUID, dict[str, CheckOutcome]],
+          counts: dict[uuid.UUID, tuple[int, int]], snapshot: str, started: float,
+          skipped: Optional[dict[str, str]] = None, extra: Optional[dict] = None) -> dict[uuid.UUID, dict]:
+    """Has Great Expectations validate the runs' recorded items, fills ``checks`` with each run's
+    outcomes, and completes the runs (``extra``: more for their summaries); raises if a check
+    could not run. Returns the completed rows."""
+    from . import expectations  # Great Expectations is slow to import; only runs pay for it.
+
+    run_ids = [run_id for run_id, _ in runs]
+    validated = expectations.validate(db.database_url(), runs[0][1].checks, run_ids)
+    found = recorder.outcomes(db, run_ids)
+    for name, validation in validated.items():
+        recorded = sum(found[run_id, name][0] for run_id in run_ids)
+        if validation.error is None and validation.unexpected_count != recorded:
+            validation.error = (f"Great Expectations counted {validation.unexpected_count} mismatches,"
+                                f" the recorded items {recorded}")
+    for run_id, scope in runs:
+        checks[run_id] = {name: _outcome(name, validated[name], *found[run_id, name]) for name in scope.checks}
+        for name, reason in (skipped or {}).items():
+            checks[run_id][name].skipped = reason
+    broken = [f"{c.name}: {c.error}" for c in checks[run_ids[0]].values() if c.error]
+    if broken:
+        raise LedgerError("check could not run: " + "; ".join(broken))
+    return recorder.complete(db, {
+        run_id: (_status(checks[run_id]), {**summary(scope, checks[run_id], started), **(extra or {})}, counts[run_id])
+        for run_id, scope in runs
+    }, snapshot)
 
 
 def _outcome(name: str, validation, mismatches: int, sample: list[dict]) -> CheckOutcome:

@@ -1,24 +1,29 @@
-"""`ledger-pipeline statements ...`: map bank accounts to ledger accounts, import statement files.
+"""`ledger-pipeline statements ...`: map bank accounts to ledger accounts, import statement files,
+match and unmatch by hand (`statements reconcile` is the CLI's own: it is a reconciliation).
 
 Exit codes: 0 imported (or already imported, said so), 2 refused, with one line naming the line
 or XML element of the file and the reason."""
 
 import json
+import uuid
 from dataclasses import asdict
 from pathlib import Path
 
 from ..platform.db import LedgerDatabase
 from .formats import FORMATS
 from .importer import ALREADY_IMPORTED, ImportResult, import_file
+from .manual_matches import match_manual, unmatch
 from .mapping import map_account
 from .model import StatementError
 
 REFUSED = 2
 
 
-def add_statement_commands(commands) -> None:
-    """Adds `statements map` and `statements import` to the top-level subparsers."""
-    statements = commands.add_parser("statements", help="bank statements: map bank accounts, import files")
+def add_statement_commands(commands):
+    """Adds `statements map`, `import`, `match-manual` and `unmatch` to the top-level subparsers;
+    returns the statements subparsers."""
+    statements = commands.add_parser(
+        "statements", help="bank statements: map bank accounts, import files, reconcile the ledger with them")
     actions = statements.add_subparsers(dest="action", required=True)
     mapping = actions.add_parser("map", help="map a bank account identifier to the ledger account that mirrors it")
     mapping.add_argument("identifier", help="as the statement files give it: an IBAN, MT940 :25:, STRIPE")
@@ -32,6 +37,16 @@ def add_statement_commands(commands) -> None:
     load.add_argument("--account", help="the account identifier of a CSV file whose rows name none (Stripe: STRIPE)")
     load.add_argument("--json", action="store_true", help="print JSON for machines")
     load.set_defaults(run=cmd_import)
+    manual = actions.add_parser("match-manual", help="match a statement line with ledger entries by hand (audited)")
+    manual.add_argument("line_id", type=uuid.UUID)
+    manual.add_argument("entry_ids", type=uuid.UUID, nargs="+", metavar="entry_id")
+    manual.add_argument("--reason", required=True)
+    manual.set_defaults(run=cmd_match_manual)
+    undo = actions.add_parser("unmatch", help="undo a match (audited); its line and entries are open again")
+    undo.add_argument("match_id", type=uuid.UUID)
+    undo.add_argument("--reason", required=True)
+    undo.set_defaults(run=cmd_unmatch)
+    return actions
 
 
 def cmd_map(args, db: LedgerDatabase) -> int:
@@ -58,6 +73,19 @@ def cmd_import(args, db: LedgerDatabase) -> int:
         print(json.dumps(asdict(result), default=str, indent=2))
     else:
         print(describe(result))
+    return 0
+
+
+def cmd_match_manual(args, db: LedgerDatabase) -> int:
+    made = match_manual(db, args.line_id, args.entry_ids, args.reason)
+    print(f"match {made.id}: line {args.line_id} with {len(args.entry_ids)} entries, amount difference"
+          f" {made.amount_difference}, {made.days_difference} days apart")
+    return 0
+
+
+def cmd_unmatch(args, db: LedgerDatabase) -> int:
+    unmatch(db, args.match_id, args.reason)
+    print(f"match {args.match_id} undone")
     return 0
 
 

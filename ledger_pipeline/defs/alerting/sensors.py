@@ -13,9 +13,11 @@ from ..reconciliation.assets import audit_full_verification, daily_reconciliatio
 from ..reconciliation.jobs import RECONCILIATION_JOBS
 from ..resources import LedgerResource
 from ..run_history import Finished, failed_checks, failure_message, finished_runs, start_cursor, targets
+from ..statements.external import external_reconciliation, external_reconciliation_job
 
 RECONCILIATION_ASSETS = {full_reconciliation.key, ledger_balance.key, daily_reconciliation.key,
-                         audit_full_verification.key}
+                         audit_full_verification.key, external_reconciliation.key}
+ALERTING_JOBS = RECONCILIATION_JOBS + (external_reconciliation_job,)
 
 
 @running_sensor(30, "Alert when a reconciliation fails a check or breaks (LEDGER_ALERT_URLS, else the log).")
@@ -28,7 +30,7 @@ def reconciliation_alerts(context: dg.SensorEvaluationContext, ledger_db: Ledger
     if cursor is not None:
         for finished in finished_runs(context.instance, cursor):
             run = finished.run
-            if any(targets(run, job, RECONCILIATION_ASSETS) for job in RECONCILIATION_JOBS):
+            if any(targets(run, job, RECONCILIATION_ASSETS) for job in ALERTING_JOBS):
                 checks = failed_checks(context.instance, run.run_id)
                 if finished.failed or checks:
                     alert = compose_alert(context.instance, ledger_db, finished, checks)

@@ -12,6 +12,8 @@ WITH changed (table_name, record_id) AS (
     UNION ALL SELECT 'statement_files', id FROM statement_files WHERE audit_written_since(xmin, {since})
     UNION ALL SELECT 'statements', id FROM statements WHERE audit_written_since(xmin, {since})
     UNION ALL SELECT 'statement_lines', id FROM statement_lines WHERE audit_written_since(xmin, {since})
+    UNION ALL SELECT 'statement_matches', id FROM statement_matches WHERE audit_written_since(xmin, {since})
+    UNION ALL SELECT 'statement_match_links', id FROM statement_match_links WHERE audit_written_since(xmin, {since})
     UNION ALL
     SELECT table_name, record_id FROM audit_log WHERE {since}::bigint IS NULL OR txid >= {since}::bigint
     UNION ALL

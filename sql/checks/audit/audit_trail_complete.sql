@@ -1,5 +1,6 @@
--- Every row of the ledger (accounts, transactions, entries) and of bank statements
--- (bank_accounts, statement_files, statements, statement_lines) has its INSERT audit row, and stands as the
+-- Every row of the ledger (accounts, transactions, entries), of bank statements
+-- (bank_accounts, statement_files, statements, statement_lines) and of their matches
+-- (statement_matches, statement_match_links) has its INSERT audit row, and stands as the
 -- new_data of its latest audit row; every record whose latest audit row is not a DELETE still
 -- exists. A ledger row written, changed or deleted with the triggers disabled breaks one of these.
 -- One pass over each table, joined to the latest audit row per record: one sort of the log by
@@ -37,6 +38,10 @@ WITH records AS (
         SELECT 'statements', s.id, to_jsonb(s), s.xmin FROM statements s
         UNION ALL
         SELECT 'statement_lines', l.id, to_jsonb(l), l.xmin FROM statement_lines l
+        UNION ALL
+        SELECT 'statement_matches', m.id, to_jsonb(m), m.xmin FROM statement_matches m
+        UNION ALL
+        SELECT 'statement_match_links', k.id, to_jsonb(k), k.xmin FROM statement_match_links k
     ) l
     WHERE {everything} OR (l.table_name, l.id) IN (SELECT table_name, record_id FROM records)
 ), compared AS (

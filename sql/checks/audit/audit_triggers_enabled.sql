@@ -19,6 +19,11 @@ WITH wanted (relid, trigger_name, function_name) AS (
            ('public.statement_files'::regclass, 'prevent_truncate_statement_files', 'prevent_ledger_truncate'),
            ('public.statements'::regclass, 'prevent_truncate_statements', 'prevent_ledger_truncate'),
            ('public.statement_lines'::regclass, 'prevent_truncate_statement_lines', 'prevent_ledger_truncate'),
+           ('public.statement_matches'::regclass, 'trigger_audit_statement_matches', 'audit_statements'),
+           ('public.statement_match_links'::regclass, 'trigger_audit_statement_match_links', 'audit_statements'),
+           ('public.statement_matches'::regclass, 'prevent_truncate_statement_matches', 'prevent_ledger_truncate'),
+           ('public.statement_match_links'::regclass, 'prevent_truncate_statement_match_links',
+            'prevent_ledger_truncate'),
            ('public.audit_seals'::regclass, 'prevent_seal_update', 'prevent_audit_modification'),
            ('public.audit_seals'::regclass, 'prevent_seal_truncate', 'prevent_audit_modification')
     UNION ALL

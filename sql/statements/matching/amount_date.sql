@@ -1,0 +1,1 @@
+l.amount = e.amount AND abs(e.day - l.day) <= {window}
