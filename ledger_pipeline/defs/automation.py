@@ -14,9 +14,9 @@ def stopped_schedule(name: str, job, cron: str,
                                  run_config=run_config, default_status=dg.DefaultScheduleStatus.STOPPED)
 
 
-def asset_job(name: str, asset, description: str):
+def asset_job(name: str, asset, description: str, partitions_def=None):
     """A job that materializes one asset."""
-    return dg.define_asset_job(name, selection=[asset], description=description)
+    return dg.define_asset_job(name, selection=[asset], description=description, partitions_def=partitions_def)
 
 
 def running_sensor(seconds: int, description: str, job=None):

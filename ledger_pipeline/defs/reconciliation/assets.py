@@ -35,8 +35,7 @@ def full_reconciliation(
     # The anchors outside the ledger database: this instance's audit_seals materializations, and the file.
     result = reconcile(ledger_db.database, Scope(config.run_type), dagster_run_id=context.run.run_id,
                        cache=balance_cache.cache(), anchors=dagster_anchors.read(context.instance))
-    context.log.info(f"reconciliation {result.run_id}: {result.status}")
-    return report([result], CHECK_NAMES)
+    return report(context.log, [result], CHECK_NAMES)
 
 
 @dg.asset(
@@ -50,8 +49,7 @@ def full_reconciliation(
 def audit_full_verification(context: dg.AssetExecutionContext, ledger_db: LedgerResource) -> dg.MaterializeResult:
     result = reconcile(ledger_db.database, Scope("manual", checks=AUDIT_CHECKS), dagster_run_id=context.run.run_id,
                        anchors=dagster_anchors.read(context.instance), audit_full=True)
-    context.log.info(f"reconciliation {result.run_id}: {result.status}")
-    return report([result], AUDIT_CHECKS)
+    return report(context.log, [result], AUDIT_CHECKS)
 
 
 @dg.asset(
@@ -62,8 +60,7 @@ def audit_full_verification(context: dg.AssetExecutionContext, ledger_db: Ledger
 )
 def ledger_balance(context: dg.AssetExecutionContext, ledger_db: LedgerResource) -> dg.MaterializeResult:
     result = reconcile(ledger_db.database, Scope.quick(), dagster_run_id=context.run.run_id)
-    context.log.info(f"reconciliation {result.run_id}: {result.status}")
-    return report([result], QUICK_CHECKS)
+    return report(context.log, [result], QUICK_CHECKS)
 
 
 @dg.asset(
@@ -79,6 +76,4 @@ def daily_reconciliation(context: dg.AssetExecutionContext, ledger_db: LedgerRes
     run_type = "backfill" if BACKFILL_ID_TAG in context.run.tags else "daily"
     windows = [(key, *daily_partitions.time_window_for_partition_key(key)) for key in context.partition_keys]
     results = reconcile_windows(ledger_db.database, run_type, windows, dagster_run_id=context.run.run_id)
-    for result in results:
-        context.log.info(f"{result.row['partition_key']}: reconciliation {result.run_id}: {result.status}")
-    return report(results, PERIOD_CHECKS)
+    return report(context.log, results, PERIOD_CHECKS)

@@ -11,9 +11,13 @@ def check_specs(asset: str, names: tuple[str, ...]) -> list[dg.AssetCheckSpec]:
     return [dg.AssetCheckSpec(name=name, asset=asset, blocking=False) for name in names]
 
 
-def report(results: list[RunResult], names: tuple[str, ...]) -> dg.MaterializeResult:
+def report(log, results: list[RunResult], names: tuple[str, ...]) -> dg.MaterializeResult:
     """One materialization for one or more reconciliation runs (a range of daily partitions
-    reconciles one day per run). Raises dg.Failure if a run broke: an error is no reassurance."""
+    reconciles one day per run), each run's outcome logged to ``log``. Raises dg.Failure if a run
+    broke: an error is no reassurance."""
+    for r in results:
+        day = r.row.get("partition_key")
+        log.info(f"{day + ': ' if day else ''}reconciliation {r.run_id}: {r.status}")
     broken = [r for r in results if r.status == "error"]
     if broken:
         raise dg.Failure(

@@ -8,6 +8,7 @@ from ...platform import settings
 from ...reconciliation import exceptions_report
 from ...reconciliation.checks import EXTERNAL_CHECKS
 from ...reconciliation.external import reconcile_external
+from ..automation import asset_job, running_sensor
 from ..partitions import daily_partitions
 from ..reconciliation.assets import full_reconciliation
 from ..reconciliation.check_results import check_specs, report
@@ -35,8 +36,7 @@ def external_reconciliation(context: dg.AssetExecutionContext, ledger_db: Ledger
     through = daily_partitions.time_window_for_partition_key(last).start.date()
     result = reconcile_external(ledger_db.database, dagster_run_id=context.run.run_id, partition_key=last,
                                 through=through).run
-    context.log.info(f"external reconciliation {result.run_id} through {last}: {result.status}")
-    checked = report([result], EXTERNAL_CHECKS)  # raises if the run broke
+    checked = report(context.log, [result], EXTERNAL_CHECKS)  # raises if the run broke
     exceptions = exceptions_report.write(ledger_db.database, result.run_id, settings.reports_dir(), last)
     return dg.MaterializeResult(check_results=checked.check_results, metadata={
         **checked.metadata,
@@ -49,21 +49,14 @@ def external_reconciliation(context: dg.AssetExecutionContext, ledger_db: Ledger
     })
 
 
-external_reconciliation_job = dg.define_asset_job(
-    "external_reconciliation_job",
-    selection=[external_reconciliation],
-    partitions_def=daily_partitions,
-    description="Reconcile the ledger with the bank statements through a day (a partition).",
+external_reconciliation_job = asset_job(
+    "external_reconciliation_job", external_reconciliation,
+    "Reconcile the ledger with the bank statements through a day (a partition).", partitions_def=daily_partitions,
 )
 
 
-@dg.sensor(
-    job=external_reconciliation_job,
-    minimum_interval_seconds=60,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="After each full reconciliation that completes, reconcile the ledger with the bank statements"
-                " through the last complete day.",
-)
+@running_sensor(60, "After each full reconciliation that completes, reconcile the ledger with the bank statements"
+                    " through the last complete day.", job=external_reconciliation_job)
 def external_after_full_reconciliation(context: dg.SensorEvaluationContext):
     cursor = start_cursor(context)
     if cursor is None:

@@ -4,21 +4,17 @@ its own, which materializes bank_statements."""
 import dagster as dg
 
 from ...statements import inbox
+from ..automation import asset_job, running_sensor
 from .assets import bank_statements
 
-import_statement_job = dg.define_asset_job(
-    "import_statement_job",
-    selection=[bank_statements],
-    description="Import one bank statement file (config: its path), then report what has been imported.",
+import_statement_job = asset_job(
+    "import_statement_job", bank_statements,
+    "Import one bank statement file (config: its path), then report what has been imported.",
 )
 
 
-@dg.sensor(
-    job=import_statement_job,
-    minimum_interval_seconds=30,
-    default_status=dg.DefaultSensorStatus.RUNNING,
-    description="Import each file dropped in the statements inbox (LEDGER_STATEMENTS_INBOX), one run per file.",
-)
+@running_sensor(30, "Import each file dropped in the statements inbox (LEDGER_STATEMENTS_INBOX), one run per file.",
+                job=import_statement_job)
 def statements_inbox(context: dg.SensorEvaluationContext):
     for path in inbox.pending():
         found = path.stat()
