@@ -70,6 +70,17 @@ def start_cursor(context: dg.SensorEvaluationContext) -> int | None:
     return None
 
 
+def finished_since_cursor(context: dg.SensorEvaluationContext) -> Iterator[Finished]:
+    """The runs finished since the sensor's cursor (none on its first evaluation: start_cursor),
+    the cursor moved past each once the sensor has dealt with it."""
+    cursor = start_cursor(context)
+    if cursor is None:
+        return
+    for finished in finished_runs(context.instance, cursor):
+        yield finished
+        context.update_cursor(str(finished.storage_id))
+
+
 def failed_checks(instance: dg.DagsterInstance, run_id: str) -> list[str]:
     records = instance.get_records_for_run(run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION).records
     evaluations = [r.event_log_entry.dagster_event.asset_check_evaluation_data for r in records]

@@ -12,7 +12,7 @@ from ...platform.errors import LedgerError
 from ...reconciliation.late_arrivals import find_stale
 from ..automation import running_sensor
 from ..resources import LedgerResource
-from ..run_history import failed_checks, finished_runs, start_cursor, targets
+from ..run_history import failed_checks, finished_since_cursor, targets
 from .assets import daily_reconciliation, ledger_balance
 from .jobs import daily_reconciliation_job, full_reconciliation_job, hourly_balance_check_job
 
@@ -26,11 +26,7 @@ REASON_TAG = "ledger/reason"
 def escalate_failed_hourly_check(context: dg.SensorEvaluationContext, ledger_db: LedgerResource):
     # A run the machinery failed (a start timeout, a worker gone, the database out of reach) found
     # nothing: its alert says so, and the next hourly check looks again.
-    cursor = start_cursor(context)
-    if cursor is None:
-        return
-    for finished in finished_runs(context.instance, cursor):
-        cursor = finished.storage_id
+    for finished in finished_since_cursor(context):
         run = finished.run
         if not targets(run, hourly_balance_check_job, {ledger_balance.key}):
             continue
@@ -45,7 +41,6 @@ def escalate_failed_hourly_check(context: dg.SensorEvaluationContext, ledger_db:
             )
         elif finished.failed:
             context.log.info(f"not escalating hourly run {run.run_id}: it could not complete, and found nothing")
-    context.update_cursor(str(cursor))
 
 
 def recorded_failure(ledger_db: LedgerResource, dagster_run_id: str) -> bool:

@@ -14,7 +14,7 @@ from ..reconciliation.assets import full_reconciliation
 from ..reconciliation.check_results import check_specs, report
 from ..reconciliation.jobs import full_reconciliation_job
 from ..resources import LedgerResource
-from ..run_history import finished_runs, start_cursor, targets
+from ..run_history import finished_since_cursor, targets
 from .assets import bank_statements
 
 AFTER_FULL_RUN_TAG = "ledger/after_full_reconciliation"
@@ -58,15 +58,10 @@ external_reconciliation_job = asset_job(
 @running_sensor(60, "After each full reconciliation that completes, reconcile the ledger with the bank statements"
                     " through the last complete day.", job=external_reconciliation_job)
 def external_after_full_reconciliation(context: dg.SensorEvaluationContext):
-    cursor = start_cursor(context)
-    if cursor is None:
-        return
-    for finished in finished_runs(context.instance, cursor):
-        cursor = finished.storage_id
+    for finished in finished_since_cursor(context):
         run = finished.run
         if finished.failed or not targets(run, full_reconciliation_job, {full_reconciliation.key}):
             continue
         day = daily_partitions.get_last_partition_key()
         if day is not None:
             yield dg.RunRequest(run_key=run.run_id, partition_key=day, tags={AFTER_FULL_RUN_TAG: run.run_id})
-    context.update_cursor(str(cursor))
