@@ -10,7 +10,8 @@ run's ledger checks, a full run with the nightly audit verification and a full r
 first once, right after the first seal (it reads everything), then in its steady state: after a
 previous nightly run with nothing new; after one with --new deposits posted and sealed (a night);
 and the same with a slice too small to matter (LEDGER_AUDIT_VERIFY_DAYS = SLICELESS), its audit part
-apart from the slice. The full re-hash is also timed with max_parallel_workers_per_gather = 0: the
+apart from the slice. Last, after one more night's deposits, the nightly checks' plans (EXPLAIN
+ANALYZE) are printed. The full re-hash is also timed with max_parallel_workers_per_gather = 0: the
 same query, serial.
 
     uv run python benchmarks/audit_checks.py --entries 1000000 --before 0c998e2
@@ -102,6 +103,21 @@ def night(db: LedgerDatabase, url: str, new: int, days: str | None = None) -> fl
                 os.environ[settings.AUDIT_VERIFY_DAYS_VAR] = before
 
 
+def explain_night(url: str) -> None:
+    """EXPLAIN ANALYZE of what a nightly run's audit checks execute (their counted records, each
+    check), in a transaction rolled back: where the time of a night goes."""
+    with psycopg.connect(url) as conn:
+        night_plan = verification.plan(conn, conn, [], settings.audit_archive_dir(), False, settings.audit_verify_days())
+        queries = {"ledger_rows (the records counted)":
+                   sql.SQL("SELECT count(*) FROM ({}) r").format(night_plan.values["records"]),
+                   **{name: night_plan.query(name, None) for name in CHECKS}}
+        for what, query in queries.items():
+            print(f"--- EXPLAIN ANALYZE, nightly {what}")
+            for (line,) in conn.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS) {}").format(query)):
+                print(line)
+        conn.rollback()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
@@ -154,6 +170,10 @@ def main() -> None:
                 for row in conn.execute("SELECT kind, new_seals, slice, slices, blocks, audit_rows, ledger_rows"
                                         " FROM audit_verifications ORDER BY id"):
                     print("verified:", *row)
+            post_new_deposits(db, args.new)
+            with psycopg.connect(after, autocommit=True) as conn:
+                conn.execute("SELECT audit_seal()")
+            explain_night(after)
         finally:
             db.close()
             db_serial.close()
