@@ -11,7 +11,8 @@ first once, right after the first seal (it reads everything), then in its steady
 previous nightly run with nothing new; after one with --new deposits posted and sealed (a night);
 and the same with a slice too small to matter (LEDGER_AUDIT_VERIFY_DAYS = SLICELESS), its audit part
 apart from the slice. Last, after one more night's deposits, the nightly checks' plans (EXPLAIN
-ANALYZE) are printed. The full re-hash is also timed with max_parallel_workers_per_gather = 0: the
+ANALYZE) are printed. --nightly-only (for sizes where the rest takes too long) times the ledger
+checks and the nightly runs alone. The full re-hash is also timed with max_parallel_workers_per_gather = 0: the
 same query, serial.
 
     uv run python benchmarks/audit_checks.py --entries 1000000 --before 0c998e2
@@ -118,19 +119,67 @@ def explain_night(url: str) -> None:
         conn.rollback()
 
 
+def nights(db: LedgerDatabase, url: str, args) -> dict[str, float]:
+    """Posting and sealing change the ledger: these come after the interleaved timings."""
+    m = {"full_night": min(night(db, url, args.new) for _ in range(args.repeat)),
+         "full_night_sliceless": min(night(db, url, args.new, SLICELESS) for _ in range(args.repeat)),
+         "full_after_nights": min(seconds(lambda: passed(reconcile(db, LEDGER_RUN))) for _ in range(args.repeat))}
+    with psycopg.connect(url) as conn:
+        for row in conn.execute("SELECT kind, new_seals, slice, slices, blocks, audit_rows, ledger_rows"
+                                " FROM audit_verifications ORDER BY id"):
+            print("verified:", *row)
+    post_new_deposits(db, args.new)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT audit_seal()")
+    explain_night(url)
+    return m
+
+
+def print_nights(m: dict[str, float]) -> None:
+    print(f"first nightly after the first seal / ledger checks only = {m['first_nightly'] / m['full']:.2f}x")
+    print(f"a night (--new posted and sealed) / ledger checks only after the nights = "
+          f"{m['full_night'] / m['full_after_nights']:.2f}x")
+    print(f"a night, sliceless / ledger checks only after the nights = "
+          f"{m['full_night_sliceless'] / m['full_after_nights']:.2f}x")
+
+
+def nightly_only(url: str, args) -> None:
+    m = {"first_seal": seconds(lambda: psycopg.connect(url, autocommit=True).execute("SELECT audit_seal()"))}
+    log("side by side")
+    db = LedgerDatabase(url)
+    try:
+        passed(reconcile(db, Scope.quick()))  # warm-up
+        m["first_nightly"] = seconds(lambda: passed(reconcile(db, Scope("manual"), anchors=[])))
+        m |= side_by_side(args.repeat, full=lambda: passed(reconcile(db, LEDGER_RUN)),
+                          full_nightly=lambda: passed(reconcile(db, Scope("manual"), anchors=[])))
+        m |= nights(db, url, args)
+    finally:
+        db.close()
+    for key, value in m.items():
+        print(f"{key:32} {value:8.2f} s")
+    print(f"full run with the nightly audit verification / ledger checks only = {m['full_nightly'] / m['full']:.2f}x")
+    print_nights(m)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--before", required=True, help="git revision whose audit SQL is the 'before' side")
+    parser.add_argument("--before", help="git revision whose audit SQL is the 'before' side")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--work-mem", default="64MB")
     parser.add_argument("--new", type=int, default=2000, help="deposits posted and sealed before each timed night")
+    parser.add_argument("--nightly-only", action="store_true",
+                        help="no 'before' side and no full re-hash: the ledger checks, the first and steady nightly runs")
     args = parser.parse_args()
+    if not args.nightly_only and not args.before:
+        parser.error("--before is needed unless --nightly-only")
 
     with Scratch(database_url(), args.work_mem) as scratch:
-        after = scratch.create("ledger_bench_audit_after")
+        after = scratch.create("ledger_bench_audit_nightly" if args.nightly_only else "ledger_bench_audit_after")
         log(f"{args.entries:,} entries: building")
         build_ledger(after, args.entries)
+        if args.nightly_only:
+            return nightly_only(after, args)
         with psycopg.connect(scratch.admin, autocommit=True) as conn:
             conn.execute("DROP DATABASE IF EXISTS ledger_bench_audit_before")
             conn.execute("CREATE DATABASE ledger_bench_audit_before TEMPLATE ledger_bench_audit_after")
@@ -162,18 +211,7 @@ def main() -> None:
                                                                 audit_full=True)),
                 audit_log_intact_serial=lambda: run_check(serial(after), checks["after"]["audit_log_intact"]),
             )
-            # Posting and sealing change the ledger: these come after the interleaved timings.
-            m["full_night"] = min(night(db, after, args.new) for _ in range(args.repeat))
-            m["full_night_sliceless"] = min(night(db, after, args.new, SLICELESS) for _ in range(args.repeat))
-            m["full_after_nights"] = min(seconds(lambda: passed(reconcile(db, LEDGER_RUN))) for _ in range(args.repeat))
-            with psycopg.connect(after) as conn:
-                for row in conn.execute("SELECT kind, new_seals, slice, slices, blocks, audit_rows, ledger_rows"
-                                        " FROM audit_verifications ORDER BY id"):
-                    print("verified:", *row)
-            post_new_deposits(db, args.new)
-            with psycopg.connect(after, autocommit=True) as conn:
-                conn.execute("SELECT audit_seal()")
-            explain_night(after)
+            m |= nights(db, after, args)
         finally:
             db.close()
             db_serial.close()
@@ -183,11 +221,7 @@ def main() -> None:
         print(f"{what}: before / after = {m[what + '_before'] / m[what + '_after']:.2f}x")
     print(f"full run with the nightly audit verification / ledger checks only = {m['full_nightly'] / m['full']:.2f}x")
     print(f"full run with the full audit re-hash / ledger checks only = {m['full_audit_full'] / m['full']:.2f}x")
-    print(f"first nightly after the first seal / ledger checks only = {m['first_nightly'] / m['full']:.2f}x")
-    print(f"a night (--new posted and sealed) / ledger checks only after the nights = "
-          f"{m['full_night'] / m['full_after_nights']:.2f}x")
-    print(f"a night, sliceless / ledger checks only after the nights = "
-          f"{m['full_night_sliceless'] / m['full_after_nights']:.2f}x")
+    print_nights(m)
     print(f"full re-hash serial / parallel: full run {m['full_audit_full_serial'] / m['full_audit_full']:.2f}x,"
           f" audit_log_intact {m['audit_log_intact_serial'] / m['audit_log_intact_after']:.2f}x")
 
