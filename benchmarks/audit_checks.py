@@ -5,14 +5,21 @@ puts in the copy the audit_row_digest and audit_seal of migration 009 as they st
 git revision); the checks' SQL is read from the same revision. Each side is then sealed once (its
 own digests), and timed, interleaved, best of --repeat: sealing the whole log (audit_seal() in a
 transaction rolled back), audit_log_intact and audit_trail_complete over the whole log. A full
-run's ledger checks, a full run with the nightly audit verification (after one nightly run, so in
-its steady state: new seals, a 1/LEDGER_AUDIT_VERIFY_DAYS slice) and a full run with
-`audit verify --full`'s re-hash (this tree's code) are timed beside them.
+run's ledger checks, a full run with the nightly audit verification and a full run with
+`audit verify --full`'s re-hash (this tree's code) are timed beside them. The nightly run is timed
+first once, right after the first seal (it reads everything), then in its steady state: after a
+previous nightly run with nothing new; after one with --new deposits posted and sealed (a night);
+and the same with a slice too small to matter (LEDGER_AUDIT_VERIFY_DAYS = SLICELESS), its audit part
+apart from the slice. Last, after one more night's deposits, the nightly checks' plans (EXPLAIN
+ANALYZE) are printed. --nightly-only (for sizes where the rest takes too long) times the ledger
+checks and the nightly runs alone. The full re-hash is also timed with max_parallel_workers_per_gather = 0: the
+same query, serial.
 
     uv run python benchmarks/audit_checks.py --entries 1000000 --before 0c998e2
 """
 
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -23,7 +30,16 @@ from psycopg import sql
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.suite import LEDGER_RUN, Scratch, build_ledger, log, passed, seconds, side_by_side  # noqa: E402
+from benchmarks.suite import (  # noqa: E402
+    LEDGER_RUN,
+    Scratch,
+    build_ledger,
+    log,
+    passed,
+    post_new_deposits,
+    seconds,
+    side_by_side,
+)
 from ledger_pipeline.audit import verification  # noqa: E402
 from ledger_pipeline.platform import settings  # noqa: E402
 from ledger_pipeline.platform.db import LedgerDatabase, database_url  # noqa: E402
@@ -31,6 +47,8 @@ from ledger_pipeline.reconciliation import Scope, reconcile  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CHECKS = ("audit_log_intact", "audit_trail_complete")
+SLICELESS = "100000"  # nights per cycle: the rotating slice is at most a block or two
+SERIAL = "-c max_parallel_workers_per_gather=0"
 
 
 def at(revision: str, path: str) -> str:
@@ -64,18 +82,115 @@ def reseal(url: str) -> None:
         conn.rollback()
 
 
+def serial(url: str) -> str:
+    """``url`` whose sessions plan without parallel workers (it already carries options: with_session)."""
+    return url.replace("options=", "options=" + SERIAL.replace(" ", "%20").replace("=", "%3D") + "%20", 1)
+
+
+def full_rehash(url: str) -> None:
+    """A full run with `audit verify --full`'s re-hash, on connections of its own: the full
+    verification's temporary view audit_rows outlives its transaction, so a second one on a pooled
+    session fails (DuplicateTable)."""
+    db = LedgerDatabase(url)
+    try:
+        passed(reconcile(db, Scope("manual"), anchors=[], audit_full=True))
+    finally:
+        db.close()
+
+
+def night(db: LedgerDatabase, url: str, new: int, days: str | None = None) -> float:
+    """A night's new deposits posted and sealed (not timed), then the nightly full run, timed."""
+    post_new_deposits(db, new)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT audit_seal()")
+    before = os.environ.get(settings.AUDIT_VERIFY_DAYS_VAR)
+    if days:
+        os.environ[settings.AUDIT_VERIFY_DAYS_VAR] = days
+    try:
+        return seconds(lambda: passed(reconcile(db, Scope("manual"), anchors=[])))
+    finally:
+        if days:
+            os.environ.pop(settings.AUDIT_VERIFY_DAYS_VAR)
+            if before is not None:
+                os.environ[settings.AUDIT_VERIFY_DAYS_VAR] = before
+
+
+def explain_night(url: str) -> None:
+    """EXPLAIN ANALYZE of what a nightly run's audit checks execute (their counted records, each
+    check), in a transaction rolled back: where the time of a night goes."""
+    with psycopg.connect(url) as conn:
+        night_plan = verification.plan(conn, conn, [], settings.audit_archive_dir(), False, settings.audit_verify_days())
+        queries = {"ledger_rows (the records counted)":
+                   sql.SQL("SELECT count(*) FROM ({}) r").format(night_plan.values["records"]),
+                   **{name: night_plan.query(name, None) for name in CHECKS}}
+        for what, query in queries.items():
+            print(f"--- EXPLAIN ANALYZE, nightly {what}")
+            for (line,) in conn.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS) {}").format(query)):
+                print(line)
+        conn.rollback()
+
+
+def nights(db: LedgerDatabase, url: str, args) -> dict[str, float]:
+    """Posting and sealing change the ledger: these come after the interleaved timings."""
+    m = {"full_night": min(night(db, url, args.new) for _ in range(args.repeat)),
+         "full_night_sliceless": min(night(db, url, args.new, SLICELESS) for _ in range(args.repeat)),
+         "full_after_nights": min(seconds(lambda: passed(reconcile(db, LEDGER_RUN))) for _ in range(args.repeat))}
+    with psycopg.connect(url) as conn:
+        for row in conn.execute("SELECT kind, new_seals, slice, slices, blocks, audit_rows, ledger_rows"
+                                " FROM audit_verifications ORDER BY id"):
+            print("verified:", *row)
+    post_new_deposits(db, args.new)
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT audit_seal()")
+    explain_night(url)
+    return m
+
+
+def print_nights(m: dict[str, float]) -> None:
+    print(f"first nightly after the first seal / ledger checks only = {m['first_nightly'] / m['full']:.2f}x")
+    print(f"a night (--new posted and sealed) / ledger checks only after the nights = "
+          f"{m['full_night'] / m['full_after_nights']:.2f}x")
+    print(f"a night, sliceless / ledger checks only after the nights = "
+          f"{m['full_night_sliceless'] / m['full_after_nights']:.2f}x")
+
+
+def nightly_only(url: str, args) -> None:
+    m = {"first_seal": seconds(lambda: psycopg.connect(url, autocommit=True).execute("SELECT audit_seal()"))}
+    log("side by side")
+    db = LedgerDatabase(url)
+    try:
+        passed(reconcile(db, Scope.quick()))  # warm-up
+        m["first_nightly"] = seconds(lambda: passed(reconcile(db, Scope("manual"), anchors=[])))
+        m |= side_by_side(args.repeat, full=lambda: passed(reconcile(db, LEDGER_RUN)),
+                          full_nightly=lambda: passed(reconcile(db, Scope("manual"), anchors=[])))
+        m |= nights(db, url, args)
+    finally:
+        db.close()
+    for key, value in m.items():
+        print(f"{key:32} {value:8.2f} s")
+    print(f"full run with the nightly audit verification / ledger checks only = {m['full_nightly'] / m['full']:.2f}x")
+    print_nights(m)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
-    parser.add_argument("--before", required=True, help="git revision whose audit SQL is the 'before' side")
+    parser.add_argument("--before", help="git revision whose audit SQL is the 'before' side")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--work-mem", default="64MB")
+    parser.add_argument("--new", type=int, default=2000, help="deposits posted and sealed before each timed night")
+    parser.add_argument("--nightly-only", action="store_true",
+                        help="no 'before' side and no full re-hash: the ledger checks, the first and steady nightly runs")
     args = parser.parse_args()
+    if not args.nightly_only and not args.before:
+        parser.error("--before is needed unless --nightly-only")
 
     with Scratch(database_url(), args.work_mem) as scratch:
-        after = scratch.create("ledger_bench_audit_after")
+        after = scratch.create("ledger_bench_audit_nightly" if args.nightly_only else "ledger_bench_audit_after")
         log(f"{args.entries:,} entries: building")
         build_ledger(after, args.entries)
+        if args.nightly_only:
+            return nightly_only(after, args)
         with psycopg.connect(scratch.admin, autocommit=True) as conn:
             conn.execute("DROP DATABASE IF EXISTS ledger_bench_audit_before")
             conn.execute("CREATE DATABASE ledger_bench_audit_before TEMPLATE ledger_bench_audit_after")
@@ -93,7 +208,7 @@ def main() -> None:
         db = LedgerDatabase(after)
         try:
             passed(reconcile(db, Scope.quick()))  # warm-up
-            passed(reconcile(db, Scope("manual"), anchors=[]))  # the first nightly verification reads everything
+            m["first_nightly"] = seconds(lambda: passed(reconcile(db, Scope("manual"), anchors=[])))
             m |= side_by_side(
                 args.repeat,
                 **{f"seal_{side}": (lambda u=url: reseal(u)) for side, url in urls.items()},
@@ -101,8 +216,11 @@ def main() -> None:
                    for name in CHECKS for side in urls},
                 full=lambda: passed(reconcile(db, LEDGER_RUN)),
                 full_nightly=lambda: passed(reconcile(db, Scope("manual"), anchors=[])),
-                full_audit_full=lambda: passed(reconcile(db, Scope("manual"), anchors=[], audit_full=True)),
+                full_audit_full=lambda: full_rehash(after),
+                full_audit_full_serial=lambda: full_rehash(serial(after)),
+                audit_log_intact_serial=lambda: run_check(serial(after), checks["after"]["audit_log_intact"]),
             )
+            m |= nights(db, after, args)
         finally:
             db.close()
     for key, value in m.items():
@@ -111,6 +229,9 @@ def main() -> None:
         print(f"{what}: before / after = {m[what + '_before'] / m[what + '_after']:.2f}x")
     print(f"full run with the nightly audit verification / ledger checks only = {m['full_nightly'] / m['full']:.2f}x")
     print(f"full run with the full audit re-hash / ledger checks only = {m['full_audit_full'] / m['full']:.2f}x")
+    print_nights(m)
+    print(f"full re-hash serial / parallel: full run {m['full_audit_full_serial'] / m['full_audit_full']:.2f}x,"
+          f" audit_log_intact {m['audit_log_intact_serial'] / m['audit_log_intact_after']:.2f}x")
 
 
 if __name__ == "__main__":
