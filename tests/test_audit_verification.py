@@ -113,6 +113,14 @@ def test_an_edit_to_an_old_block_is_found_within_n_runs_and_by_a_full_verificati
     assert found == [s == block % N for s in slices]
 
 
+def test_full_verifications_one_after_another_on_one_connection(ledger, two_users):
+    seals.seal(ledger)
+    for _ in range(2):  # the pool hands the second run the first one's connection
+        result = reconcile(ledger, Scope("manual", checks=AUDIT_CHECKS), anchors=[], audit_full=True)
+        assert result.status == "passed", result.error
+    assert [v["kind"] for v in verifications(ledger)] == ["full", "full"]
+
+
 def test_an_altered_seal_or_anchor_anywhere_in_history_is_found_by_the_next_nightly_run(ledger, ledger_url, two_users):
     for _ in range(3):
         deposit(ledger, two_users.cash, two_users.wallet_a)
