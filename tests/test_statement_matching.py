@@ -274,6 +274,14 @@ def test_the_database_refuses_a_second_active_match_of_a_line(bank):
 
 # --- by hand ---------------------------------------------------------------------------------------
 
+def test_a_policy_that_narrows_sight_of_the_matches_makes_the_external_run_error(bank, ledger_url):
+    with psycopg.connect(ledger_url) as conn:
+        conn.execute("CREATE POLICY hide_manual ON statement_matches AS RESTRICTIVE TO ledger_system USING (NOT manual)")
+    result = reconcile_external(bank.db).run
+    assert result.status == "error"
+    assert "statement_matches has 1 restrictive policies that may hide rows" in result.row["error"]
+
+
 def test_a_manual_match_survives_a_rerun(bank):
     entry = bank.post("90", "2026-03-10")
     [line] = bank.statement([("100", "2026-03-02")])

@@ -18,6 +18,7 @@ from . import recorder
 from .checks import EXTERNAL, EXTERNAL_CHECKS, Scope
 from .engine import CheckOutcome, RunResult, describe, judge, summary
 from .reading import insert_items
+from .sight import check_sight
 
 
 @dataclass
@@ -60,6 +61,7 @@ def reconcile_external(db: LedgerDatabase, account_code: Optional[str] = None, d
         try:
             matched = matching.match(db, rules, scoped, through=through)
             with db.system_context(repeatable_read=True) as conn:
+                check_sight(conn)
                 placed = {"run_id": run_id, "bank_accounts": scoped, "through": through,
                           "timezone": settings.timezone(), "grace_days": settings.match_grace_days()}
                 conn.execute(render("checks/external/statements", **placed))
