@@ -4,6 +4,7 @@ import threading
 import psycopg
 import pytest
 
+from conftest import add_account
 from ledger_pipeline.platform.migrations import MIGRATIONS_DIR, MigrationError, Runner
 
 ALL = ["001", "002", "006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018"]
@@ -47,6 +48,15 @@ def test_up_status_down_up_again(empty_db_url, template_db):
     assert recorded(empty_db_url) == ALL
 
 
+def migrated_before(version: str, databases, tmp_path) -> str:
+    """A database with every migration older than ``version`` applied, and none after."""
+    shutil.copytree(MIGRATIONS_DIR, tmp_path / "before",
+                    ignore=lambda _, names: [n for n in names if n[:3].isdigit() and n[:3] >= version])
+    url = databases.create()
+    Runner(url, tmp_path / "before").up()
+    return url
+
+
 def definitions_008_changes(url: str) -> list:
     with psycopg.connect(url) as conn:
         return conn.execute(
@@ -58,15 +68,57 @@ def definitions_008_changes(url: str) -> list:
 
 
 def test_008_down_restores_006s_definitions(empty_db_url, databases, tmp_path):
-    shutil.copytree(MIGRATIONS_DIR, tmp_path / "m", ignore=shutil.ignore_patterns("008_*", "009_*", "010_*", "011_*", "012_*",
-                                                                                "013_*", "014_*", "015_*", "016_*", "017_*", "018_*"))
-    before_008 = databases.create()
-    assert Runner(before_008, tmp_path / "m").up() == ["001", "002", "006", "007"]
+    before_008 = migrated_before("008", databases, tmp_path)
     runner = Runner(empty_db_url)
     runner.up()
     assert definitions_008_changes(empty_db_url) != definitions_008_changes(before_008)
     assert runner.down("008") == ["018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008"]
     assert definitions_008_changes(empty_db_url) == definitions_008_changes(before_008)
+
+
+def audit_log_definition(url: str) -> list:
+    with psycopg.connect(url) as conn:
+        return conn.execute(
+            "SELECT column_name, data_type, is_nullable, column_default, identity_generation"
+            " FROM information_schema.columns WHERE table_name = 'audit_log'"
+            " UNION ALL SELECT conname, pg_get_constraintdef(oid), '', '', '' FROM pg_constraint"
+            "  WHERE conrelid = 'audit_log'::regclass AND contype <> 'n'"
+            " UNION ALL SELECT indexname, indexdef, '', '', '' FROM pg_indexes WHERE tablename = 'audit_log'"
+            " UNION ALL SELECT tgname, pg_get_triggerdef(oid), '', '', '' FROM pg_trigger"
+            "  WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal"
+            " UNION ALL SELECT pg_get_serial_sequence('audit_log', 'seq'), relkind::text, relacl::text, '', ''"
+            "  FROM pg_class WHERE oid = 'audit_log'::regclass"
+            " ORDER BY 1, 2"
+        ).fetchall()
+
+
+def test_010_down_restores_009s_audit_log_with_its_rows(empty_db_url, databases, tmp_path):
+    before_010 = migrated_before("010", databases, tmp_path)
+    runner = Runner(empty_db_url)
+    runner.up()
+    with psycopg.connect(empty_db_url) as conn:
+        add_account(conn, "A", "asset")
+        rows = conn.execute("SELECT * FROM audit_log ORDER BY seq").fetchall()
+        last = conn.execute("SELECT max(seq) FROM audit_log").fetchone()[0]
+    runner.down("010")
+    assert audit_log_definition(empty_db_url) == audit_log_definition(before_010)
+    with psycopg.connect(empty_db_url) as conn:
+        assert conn.execute("SELECT * FROM audit_log ORDER BY seq").fetchall() == rows
+        add_account(conn, "B", "asset")
+        assert conn.execute("SELECT min(seq) FROM audit_log WHERE seq > %s", (last,)).fetchone()[0] == last + 1
+    assert runner.up() == ["010", "011", "012", "013", "014", "015", "016", "017", "018"]
+
+
+def test_a_down_file_restoring_what_its_source_does_not_define_is_refused(empty_db_url, tmp_path):
+    shutil.copytree(MIGRATIONS_DIR, tmp_path / "m")
+    runner = Runner(empty_db_url, tmp_path / "m")
+    runner.up()
+    down = tmp_path / "m" / "018_statement_matches.down.sql"
+    down.write_text(down.read_text().replace("audit_write from 016", "audit_writer from 016"))
+    with pytest.raises(MigrationError, match="016_statements.up.sql defines audit_writer 0 times, not once"):
+        runner.down("018")
+    assert recorded(empty_db_url) == ALL
+    assert table_exists(empty_db_url, "statement_matches")
 
 
 def test_down_rolls_back_newer_versions_first(empty_db_url):

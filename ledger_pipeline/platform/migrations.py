@@ -3,6 +3,9 @@
 Each migration runs in its own database transaction, the whole run under one advisory lock so two
 runners never apply the same migration. Applied versions are recorded in schema_migrations with the
 SHA-256 of their file; a runner refuses to go on when an applied file has changed or disappeared.
+A down file that puts back a function or policy an earlier migration defined names it rather than
+copying it (``-- restore: audit_write from 016_statements.up.sql``): the text comes from that file,
+so a rollback cannot drift from what the earlier migration applied.
 A schema_migrations table written by another tool (the seed's own ran 001-005) is adopted: its
 versions count as applied, with no checksum to verify.
 """
@@ -16,6 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 import psycopg
+import sqlparse
 
 from . import settings
 from .connections import connect
@@ -25,6 +29,7 @@ MIGRATIONS_DIR = settings.SQL_DIR / "migrations"
 # An arbitrary constant that names "ledger-pipeline migrations" among advisory locks.
 LOCK_KEY = 7_306_012_605_164_512_001
 _FILE = re.compile(r"^(?P<version>\d{3})_(?P<name>\w+)\.(?P<direction>up|down)\.sql$")
+_RESTORE = re.compile(r"^-- restore: (?P<name>\w+) from (?P<file>\d{3}_\w+\.up\.sql)$", re.M)
 
 
 class MigrationError(LedgerError):
@@ -181,7 +186,7 @@ class Runner:
     def _run(conn: psycopg.Connection, migration: Migration, path: Path, direction: str) -> None:
         try:
             with conn.transaction():
-                conn.execute(path.read_text())
+                conn.execute(path.read_text() if direction == "up" else with_restores(path))
                 if direction == "up":
                     conn.execute(
                         "INSERT INTO schema_migrations (version, checksum, applied_at) VALUES (%s, %s, now())",
@@ -193,3 +198,26 @@ class Runner:
             raise MigrationError(
                 f"{path.name} failed and was rolled back: {str(exc).strip().splitlines()[0]}"
             ) from exc
+
+
+def with_restores(path: Path) -> str:
+    """A down file's text, each ``-- restore:`` line replaced by the definition of that function or
+    policy in the file it names, made to replace the one in place: a function by ``CREATE OR
+    REPLACE``, a policy by dropping it first."""
+    def definition(line: re.Match) -> str:
+        name, source = line["name"], path.with_name(line["file"])
+        if not source.exists():
+            raise MigrationError(f"{path.name}: {line['file']} does not exist")
+        head = re.compile(rf"CREATE\s+(?:OR\s+REPLACE\s+)?(?P<kind>FUNCTION|POLICY)\s+(?:public\.)?{name}"
+                          rf"(?:\s*\(|\s+ON\s+(?P<table>[\w.]+))", re.I)
+        # sqlparse splits at top-level semicolons only, so a function body's own never cuts it.
+        found = [(s, head.match(sqlparse.format(s, strip_comments=True).lstrip()))
+                 for s in sqlparse.split(source.read_text())]
+        found = [(s, m) for s, m in found if m]
+        if len(found) != 1:
+            raise MigrationError(f"{path.name}: {line['file']} defines {name} {len(found)} times, not once")
+        statement, match = found[0]
+        if match["kind"].upper() == "POLICY":
+            return f"DROP POLICY {name} ON {match['table']};\n{statement}"
+        return head.sub(f"CREATE OR REPLACE FUNCTION {name}(", statement, count=1)
+    return _RESTORE.sub(definition, path.read_text())

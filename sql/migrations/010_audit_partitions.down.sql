@@ -11,46 +11,38 @@ END
 $$;
 DROP TABLE audit_archives;
 
-ALTER TABLE audit_log RENAME TO audit_log_partitioned;
-ALTER SEQUENCE audit_log_seq_seq RENAME TO audit_log_partitioned_seq_seq;
-ALTER TABLE audit_log_partitioned DROP CONSTRAINT audit_log_pkey, DROP CONSTRAINT audit_log_seq_key;
-DROP INDEX idx_audit_log_table, idx_audit_log_user, idx_audit_log_created, idx_audit_log_operation,
-           idx_audit_log_record, idx_audit_log_txid;
+-- The partitioned log's columns, defaults and identity, with the seed's nullable created_at.
+CREATE TABLE audit_log_unpartitioned (LIKE audit_log INCLUDING DEFAULTS INCLUDING IDENTITY);
+ALTER TABLE audit_log_unpartitioned ALTER created_at DROP NOT NULL;
+INSERT INTO audit_log_unpartitioned OVERRIDING SYSTEM VALUE SELECT * FROM audit_log;
+SELECT setval(pg_get_serial_sequence('audit_log_unpartitioned', 'seq'),
+              coalesce((SELECT max(seq) FROM audit_log), 0) + 1, false);
 
-CREATE TABLE audit_log (
-    id          uuid PRIMARY KEY DEFAULT gen_random_uuid(),
-    table_name  varchar(50) NOT NULL,
-    operation   varchar(10) NOT NULL,
-    record_id   uuid,
-    user_id     uuid,
-    ip_address  inet,
-    old_data    jsonb,
-    new_data    jsonb,
-    created_at  timestamp DEFAULT (now() AT TIME ZONE 'UTC'),
-    seq         bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
-    txid        bigint NOT NULL DEFAULT txid_current(),
-    db_role     text NOT NULL,
-    db_login    text NOT NULL DEFAULT session_user
-);
-CREATE INDEX idx_audit_log_table ON audit_log USING brin (table_name);
-CREATE INDEX idx_audit_log_user ON audit_log (user_id);
-CREATE INDEX idx_audit_log_created ON audit_log USING brin (created_at);
-CREATE INDEX idx_audit_log_operation ON audit_log (operation) WHERE operation = 'DELETE';
-CREATE INDEX idx_audit_log_record ON audit_log (record_id);
-CREATE INDEX idx_audit_log_txid ON audit_log USING brin (txid);
-CREATE TRIGGER prevent_audit_update BEFORE UPDATE OR DELETE ON audit_log
-    FOR EACH ROW EXECUTE FUNCTION prevent_audit_modification();
-CREATE TRIGGER prevent_audit_truncate BEFORE TRUNCATE ON audit_log
-    FOR EACH STATEMENT EXECUTE FUNCTION prevent_audit_modification();
+-- Its indexes (the kinds migrations 008 and 009 chose, under their names) and its immutability
+-- triggers: read off the partitioned log before it goes, made again on the unpartitioned one.
+CREATE TEMPORARY TABLE audit_log_definitions ON COMMIT DROP AS
+SELECT replace(indexdef, ' ON ONLY public.audit_log ', ' ON public.audit_log ') AS definition
+FROM pg_indexes
+WHERE schemaname = 'public' AND tablename = 'audit_log' AND indexname LIKE 'idx\_audit\_log\_%'
+UNION ALL
+SELECT pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'public.audit_log'::regclass AND NOT tgisinternal;
 
-INSERT INTO audit_log OVERRIDING SYSTEM VALUE
-SELECT id, table_name, operation, record_id, user_id, ip_address, old_data, new_data, created_at, seq, txid,
-       db_role, db_login
-FROM audit_log_partitioned;
-SELECT setval(pg_get_serial_sequence('audit_log', 'seq'),
-              coalesce((SELECT max(seq) FROM audit_log_partitioned), 0) + 1, false);
-GRANT SELECT ON audit_log TO ledger_system;
-
-DROP TABLE audit_log_partitioned;
+DROP TABLE audit_log;
 DROP FUNCTION audit_ensure_partitions(int);
 DROP FUNCTION audit_create_partition(date);
+
+ALTER TABLE audit_log_unpartitioned RENAME TO audit_log;
+ALTER SEQUENCE audit_log_unpartitioned_seq_seq RENAME TO audit_log_seq_seq;
+-- The keys of migrations 006 and 009, which partitioning had widened by created_at.
+ALTER TABLE audit_log ADD CONSTRAINT audit_log_pkey PRIMARY KEY (id),
+                      ADD CONSTRAINT audit_log_seq_key UNIQUE (seq);
+DO $$
+DECLARE
+    v_definition text;
+BEGIN
+    FOR v_definition IN SELECT definition FROM audit_log_definitions LOOP
+        EXECUTE v_definition;
+    END LOOP;
+END
+$$;
+GRANT SELECT ON audit_log TO ledger_system;
