@@ -6,7 +6,10 @@ server that cannot be reached fails the tests.
 """
 
 import os
+import threading
 import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from urllib.parse import urlsplit, urlunsplit
@@ -142,6 +145,20 @@ def add_account(conn, code: str, account_type: str, user_id=None, currency: str 
         " RETURNING id",
         (user_id, code, code, account_type, currency),
     ).fetchone()[0]
+
+
+def at_once(*calls: Callable[[], object], expected: tuple[type[Exception], ...] = ()) -> list:
+    """Runs each call in a thread of its own, all released together; returns what each returned, in
+    the calls' order, or the exception it raised if it is ``expected`` (any other is raised)."""
+    start = threading.Barrier(len(calls))
+
+    def released(call):
+        start.wait()
+        return call()
+
+    with ThreadPoolExecutor(len(calls)) as pool:
+        futures = [pool.submit(released, call) for call in calls]
+    return [e if isinstance(e := future.exception(), expected) else future.result() for future in futures]
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
 import shutil
-import threading
 
 import psycopg
 import pytest
+from conftest import add_account, at_once
 
-from conftest import add_account
 from ledger_pipeline.platform.migrations import MIGRATIONS_DIR, MigrationError, Runner
 
 ALL = ["001", "002", "006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018"]
@@ -57,14 +56,16 @@ def migrated_before(version: str, databases, tmp_path) -> str:
     return url
 
 
-def definitions_008_changes(url: str) -> list:
+def catalog(url: str, *queries: str) -> list:
+    """The rows of each catalog query (each two text columns), sorted: a schema to compare."""
     with psycopg.connect(url) as conn:
-        return conn.execute(
-            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('audit_log', 'entries')"
-            " UNION ALL SELECT policyname, qual FROM pg_policies"
-            " UNION ALL SELECT proname, pg_get_functiondef(oid) || proacl::text FROM pg_proc WHERE proname = 'audit_write'"
-            " ORDER BY 1"
-        ).fetchall()
+        return sorted(row for query in queries for row in conn.execute(query))
+
+
+def definitions_008_changes(url: str) -> list:
+    return catalog(url, "SELECT indexname, indexdef FROM pg_indexes WHERE tablename IN ('audit_log', 'entries')",
+                   "SELECT policyname, qual FROM pg_policies",
+                   "SELECT proname, pg_get_functiondef(oid) || proacl::text FROM pg_proc WHERE proname = 'audit_write'")
 
 
 def test_008_down_restores_006s_definitions(empty_db_url, databases, tmp_path):
@@ -77,19 +78,17 @@ def test_008_down_restores_006s_definitions(empty_db_url, databases, tmp_path):
 
 
 def audit_log_definition(url: str) -> list:
-    with psycopg.connect(url) as conn:
-        return conn.execute(
-            "SELECT column_name, data_type, is_nullable, column_default, identity_generation"
-            " FROM information_schema.columns WHERE table_name = 'audit_log'"
-            " UNION ALL SELECT conname, pg_get_constraintdef(oid), '', '', '' FROM pg_constraint"
-            "  WHERE conrelid = 'audit_log'::regclass AND contype <> 'n'"
-            " UNION ALL SELECT indexname, indexdef, '', '', '' FROM pg_indexes WHERE tablename = 'audit_log'"
-            " UNION ALL SELECT tgname, pg_get_triggerdef(oid), '', '', '' FROM pg_trigger"
-            "  WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal"
-            " UNION ALL SELECT pg_get_serial_sequence('audit_log', 'seq'), relkind::text, relacl::text, '', ''"
-            "  FROM pg_class WHERE oid = 'audit_log'::regclass"
-            " ORDER BY 1, 2"
-        ).fetchall()
+    return catalog(
+        url,
+        "SELECT column_name, concat_ws(' ', data_type, is_nullable, column_default, identity_generation)"
+        " FROM information_schema.columns WHERE table_name = 'audit_log'",
+        # Not-null constraints are catalog rows from PostgreSQL 18 on; the columns say them on both servers.
+        "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint WHERE conrelid = 'audit_log'::regclass"
+        " AND contype <> 'n'",
+        "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'audit_log'",
+        "SELECT tgname, pg_get_triggerdef(oid) FROM pg_trigger WHERE tgrelid = 'audit_log'::regclass AND NOT tgisinternal",
+        "SELECT pg_get_serial_sequence('audit_log', 'seq'), relacl::text FROM pg_class WHERE oid = 'audit_log'::regclass",
+    )
 
 
 def test_010_down_restores_009s_audit_log_with_its_rows(empty_db_url, databases, tmp_path):
@@ -184,22 +183,7 @@ def test_checkpoints_roll_back_to_the_schema_before_them(empty_db_url):
 
 
 def test_two_runners_at_once_apply_each_migration_once(empty_db_url):
-    start = threading.Barrier(2)
-    results, errors = [], []
-
-    def run():
-        start.wait()
-        try:
-            results.append(Runner(empty_db_url).up())
-        except Exception as exc:  # surfaced by the assertion below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
+    results = at_once(*[lambda: Runner(empty_db_url).up()] * 2)
     assert sorted(results, key=len) == [[], ALL]
     assert recorded(empty_db_url) == ALL
 

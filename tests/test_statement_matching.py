@@ -6,13 +6,12 @@ bridge, and the CLI's exit codes."""
 import datetime as dt
 import itertools
 import json
-import threading
 import uuid
 from decimal import Decimal
 
 import psycopg
 import pytest
-from conftest import add_account
+from conftest import add_account, at_once
 from statement_files import Camt, Entry, camt053, write
 from test_cli import run
 
@@ -227,25 +226,12 @@ def test_two_runs_at_once_never_put_a_line_or_an_entry_in_two_matches(bank, ledg
     for n in range(30):
         bank.post("10", f"2026-03-0{1 + n % 5}")
     bank.statement([("10", f"2026-03-0{1 + n % 5}") for n in range(30)] + [("20", "2026-03-03")])
-    results, errors = [], []
-    barrier = threading.Barrier(2)
-
-    def one_run():
-        db = LedgerDatabase(url=ledger_url)  # a connection of its own
-        try:
-            barrier.wait()
-            results.append(match(db))
-        except Exception as exc:  # reported below
-            errors.append(exc)
-        finally:
+    databases = [LedgerDatabase(url=ledger_url) for _ in range(2)]  # a connection each
+    try:
+        results = at_once(*[lambda db=db: match(db) for db in databases])
+    finally:
+        for db in databases:
             db.close()
-
-    threads = [threading.Thread(target=one_run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    assert errors == []
     assert sorted(len(r.matches) for r in results) == [0, 30]
     with bank.db.system_context() as conn:
         assert conn.execute(

@@ -4,13 +4,12 @@ a restated statement refused, concurrent imports, the audit trail and row-level 
 import datetime as dt
 import json
 import shutil
-import threading
 from decimal import Decimal
 
 import dagster as dg
 import psycopg
 import pytest
-from conftest import add_account
+from conftest import add_account, at_once
 from statement_files import MT940, Camt, Entry, camt053, stripe_export, write
 from test_cli import run
 
@@ -323,22 +322,9 @@ def test_two_files_restating_one_statement_at_once_import_one(bank, tmp_path):
 
 
 def _concurrently(db, paths):
-    start = threading.Barrier(len(paths))
-    results, errors = [], []
-
-    def run_one(path):
-        start.wait()
-        try:
-            results.append(import_file(db, path))
-        except StatementError as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run_one, args=(p,)) for p in paths]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return results, errors
+    outcomes = at_once(*[lambda path=path: import_file(db, path) for path in paths], expected=(StatementError,))
+    errors = [o for o in outcomes if isinstance(o, StatementError)]
+    return [o for o in outcomes if o not in errors], errors
 
 
 # --- mapping ------------------------------------------------------------------------------------

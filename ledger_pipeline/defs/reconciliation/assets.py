@@ -8,7 +8,7 @@ from ...reconciliation import CHECK_NAMES, Scope, reconcile, reconcile_windows
 from ...reconciliation.checks import AUDIT_CHECKS, PERIOD_CHECKS, QUICK_CHECKS
 from ..audit import dagster_anchors
 from ..ledger.assets import ledger_schema
-from ..partitions import daily_partitions
+from ..partitions import daily_asset, daily_partitions
 from ..resources import BalanceCacheResource, LedgerResource
 from .check_results import check_specs, report
 
@@ -63,12 +63,9 @@ def ledger_balance(context: dg.AssetExecutionContext, ledger_db: LedgerResource)
     return report(context.log, [result], QUICK_CHECKS)
 
 
-@dg.asset(
+@daily_asset(
     group_name="reconciliation",
     deps=[ledger_schema],
-    partitions_def=daily_partitions,
-    # A backfill over many days is one run, reconciling them all in one pass over their entries.
-    backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=check_specs("daily_reconciliation", PERIOD_CHECKS),
     description="One reconciliation per day: the transactions created that day, balances as of its end.",
 )

@@ -9,7 +9,7 @@ from ...reconciliation import exceptions_report
 from ...reconciliation.checks import EXTERNAL_CHECKS
 from ...reconciliation.external import reconcile_external
 from ..automation import asset_job, running_sensor
-from ..partitions import daily_partitions
+from ..partitions import daily_asset, daily_partitions
 from ..reconciliation.assets import full_reconciliation
 from ..reconciliation.check_results import check_specs, report
 from ..reconciliation.jobs import full_reconciliation_job
@@ -20,12 +20,10 @@ from .assets import bank_statements
 AFTER_FULL_RUN_TAG = "ledger/after_full_reconciliation"
 
 
-@dg.asset(
+# A backfill is one matching pass and one reconciliation through its last day.
+@daily_asset(
     group_name="statements",
     deps=[bank_statements],
-    partitions_def=daily_partitions,
-    # A backfill over many days is one run: one matching pass and one reconciliation through its last day.
-    backfill_policy=dg.BackfillPolicy.single_run(),
     check_specs=check_specs("external_reconciliation", EXTERNAL_CHECKS),
     description="The ledger against the bank statements through the day: matching, then the four external"
                 " checks (reconciliation_runs, run type 'external'); the open items as Parquet and CSV under"
