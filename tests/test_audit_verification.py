@@ -235,7 +235,7 @@ def test_the_full_rehash_is_a_query_postgresql_can_run_with_parallel_workers(led
         conn.execute("SET LOCAL max_parallel_workers_per_gather = 2")
         verification.prepare(conn, [], tmp_path)
         [[plan]] = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON, VERBOSE) CREATE TEMP TABLE t AS {}").format(
-            verification.full_query("audit_log_intact", None))).fetchall()
+            verification.full_query(conn, "audit_log_intact", None))).fetchall()
 
     def nodes(node, gathered=False):
         yield node, gathered
