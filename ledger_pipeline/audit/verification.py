@@ -104,9 +104,26 @@ def _full_values(sealed: dict, slices: int = 1) -> dict:
             **_every_record("audit_rows")}
 
 
+# The tables whose rows audit_trail_complete compares with their trail.
+TRAILED = ("accounts", "transactions", "entries", "bank_accounts", "statement_files", "statements", "statement_lines",
+           "statement_matches", "statement_match_links")
+
+
+def _per_table(name: str, joined: str = "", **values) -> sql.Composable:
+    """sql/<name>.sql for each TRAILED table, joined by ``joined``."""
+    return sql.SQL(joined).join(render(name, table_name=table, table=sql.Identifier(table), **{
+        key: value(table) if callable(value) else value for key, value in values.items()}) for table in TRAILED)
+
+
+def _ledger(only: bool) -> sql.Composable:
+    """The rows audit_trail_complete compares: every row, or (``only``) those of its records."""
+    return _per_table("audit/ledger_table", " UNION ALL ", only=lambda table: render(
+        "audit/nightly/only_records", table_name=table) if only else sql.SQL(""))
+
+
 def _every_record(audit_rows: str) -> dict:
     """audit_trail_complete's placeholders to compare every ledger row with the audit rows of ``audit_rows``."""
-    return {"records": NO_RECORDS, "ledger": render("audit/ledger_rows"),
+    return {"records": NO_RECORDS, "ledger": _ledger(only=False),
             "audited": render("audit/latest_audit_rows", audit_rows=sql.SQL("SELECT * FROM {}").format(
                 sql.Identifier(audit_rows)))}
 
@@ -158,7 +175,8 @@ def plan(run: psycopg.Connection, reader, anchors: list[Anchor], directory: Path
         return Plan(full, values, watermark, head, ledger_rows.fetchone()[0])
     # The records written or audited since the last intact verification, found once, here, and
     # passed to the check; the slice's records are found by the check, counted by their audit rows.
-    written = reader.execute(render("audit/nightly/written_since", since=values["since"])).fetchall()
+    written = reader.execute(render("audit/nightly/written_since", since=values["since"], tables=_per_table(
+        "audit/nightly/written_table", since=values["since"]))).fetchall()
     values["records"] = render("audit/nightly/trail_records", **values, written=sql.SQL("").join(
         render("audit/nightly/written", table_name=table, ids=ids) for table, ids in written))
     slice_rows = sum(row_count for _, _, row_count in run.execute(sql.SQL(
@@ -189,7 +207,7 @@ def _nightly_values(run: psycopg.Connection, anchors: list[Anchor], directory: P
     if last is None:  # no intact verification yet: every ledger row, every live audit row
         values.update(_every_record("audit_log"))
     else:  # records: made by plan(), which reads what was written since on the reader
-        values.update(ledger=render("audit/nightly/record_ledger_rows"), audited=render("audit/nightly/record_audit_rows"))
+        values.update(ledger=_ledger(only=True), audited=render("audit/nightly/record_audit_rows"))
     return values
 
 

@@ -3,15 +3,15 @@
 -- (statement_matches, statement_match_links) has its INSERT audit row, and stands as the
 -- new_data of its latest audit row; every record whose latest audit row is not a DELETE still
 -- exists. A ledger row written, changed or deleted with the triggers disabled breaks one of these.
--- One pass over each table (ledger: sql/audit/ledger_rows.sql), joined to the latest audit row per
--- record (audited: sql/audit/latest_audit_rows.sql). Columns added to a table after a row's latest audit row (the audit row lacks the
--- key) are not held against it. expected = 1 row agreeing with its trail, actual = 0; details =
+-- One pass over each table (ledger: sql/audit/ledger_table.sql for each), joined to the latest
+-- audit row per record (audited: sql/audit/latest_audit_rows.sql). Columns added to a table after a
+-- row's latest audit row (the audit row lacks the key) are not held against it. expected = 1 row agreeing with its trail, actual = 0; details =
 -- the table, the record and the columns that differ.
 -- The full run compares every row with every audit row (archived months read back), as does the
 -- first nightly run (no intact verification yet: every row, the live log). The nightly run
 -- compares the records of records (sql/audit/nightly/trail_records.sql: written or audited since
 -- the last intact verification, or in the rotating slice), read by key
--- (sql/audit/nightly/record_ledger_rows.sql), with their audit rows
+-- (sql/audit/nightly/only_records.sql), with their audit rows
 -- (sql/audit/nightly/record_audit_rows.sql); with months archived (archived_any), a record is
 -- not held to lack its INSERT audit row, nor any audit row unless it was written since the last
 -- intact verification (since): those rows may be in the archived months, which the full run reads.
