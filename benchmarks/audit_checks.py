@@ -23,7 +23,9 @@ import os
 import re
 import subprocess
 import sys
+from contextlib import nullcontext
 from pathlib import Path
+from typing import Callable
 
 import psycopg
 from psycopg import sql
@@ -64,14 +66,29 @@ def functions_of_009(revision: str) -> str:
     return "\n".join(b.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1) for b in bodies)
 
 
-def run_check(url: str, query: sql.Composable) -> int:
+def run_check(url: str, query: Callable[[psycopg.Connection], sql.Composable], costed: bool = False) -> int:
+    """``costed``: planned as the full verification plans its re-hash (this tree's code only)."""
     with psycopg.connect(url) as conn:
         verification.prepare(conn, [], settings.audit_archive_dir())
-        found = conn.execute(sql.SQL("SELECT count(*) FROM ({}) AS c").format(query)).fetchone()[0]
+        with verification.costed_as_hashing(conn) if costed else nullcontext():
+            found = conn.execute(sql.SQL("SELECT count(*) FROM ({}) AS c").format(query(conn))).fetchone()[0]
         conn.rollback()
     if found:
         raise SystemExit(f"a clean ledger has {found} audit findings")
     return found
+
+
+def explain_rehash(url: str) -> None:
+    """EXPLAIN (ANALYZE, VERBOSE) of the full re-hash as the full verification runs it: whether each
+    row's digest is computed by parallel workers (under a Gather node)."""
+    print("--- EXPLAIN ANALYZE, the full re-hash (audit_log_intact, audit verify --full)")
+    with psycopg.connect(url) as conn:
+        verification.prepare(conn, [], settings.audit_archive_dir())
+        with verification.costed_as_hashing(conn):
+            for (line,) in conn.execute(sql.SQL("EXPLAIN (ANALYZE, VERBOSE, BUFFERS) CREATE TEMP TABLE t AS {}").format(
+                    verification.full_query(conn, "audit_log_intact", None))):
+                print(line[:300])
+        conn.rollback()
 
 
 def reseal(url: str) -> None:
@@ -116,13 +133,11 @@ def night(db: LedgerDatabase, url: str, new: int, days: str | None = None) -> fl
 
 
 def explain_night(url: str) -> None:
-    """EXPLAIN ANALYZE of what a nightly run's audit checks execute (their counted records, each
-    check), in a transaction rolled back: where the time of a night goes."""
+    """EXPLAIN ANALYZE of each of a nightly run's audit checks (plan() has read what was written
+    since, unexplained), in a transaction rolled back: where the time of a night goes."""
     with psycopg.connect(url) as conn:
         night_plan = verification.plan(conn, conn, [], settings.audit_archive_dir(), False, settings.audit_verify_days())
-        queries = {"ledger_rows (the records counted)":
-                   sql.SQL("SELECT count(*) FROM ({}) r").format(night_plan.values["records"]),
-                   **{name: night_plan.query(name, None) for name in CHECKS}}
+        queries = {name: night_plan.query(name, None) for name in CHECKS}
         for what, query in queries.items():
             print(f"--- EXPLAIN ANALYZE, nightly {what}")
             for (line,) in conn.execute(sql.SQL("EXPLAIN (ANALYZE, BUFFERS) {}").format(query)):
@@ -198,9 +213,9 @@ def main() -> None:
         before = after.replace("/ledger_bench_audit_after", "/ledger_bench_audit_before")
         with psycopg.connect(before) as conn:
             conn.execute(functions_of_009(args.before))
-        checks = {"before": {name: sql.SQL(at(args.before, f"sql/checks/audit/{name}.sql")).format(
-                      run_id=sql.Literal(None)) for name in CHECKS},
-                  "after": {name: verification.full_query(name, None) for name in CHECKS}}
+        checks = {"before": {name: (lambda _, q=sql.SQL(at(args.before, f"sql/checks/audit/{name}.sql")).format(
+                      run_id=sql.Literal(None)): q) for name in CHECKS},
+                  "after": {name: (lambda conn, n=name: verification.full_query(conn, n, None)) for name in CHECKS}}
         urls = {"before": before, "after": after}
         m = {f"first_seal_{side}": seconds(lambda u=url: psycopg.connect(u, autocommit=True).execute(
             "SELECT audit_seal()")) for side, url in urls.items()}
@@ -212,14 +227,15 @@ def main() -> None:
             m |= side_by_side(
                 args.repeat,
                 **{f"seal_{side}": (lambda u=url: reseal(u)) for side, url in urls.items()},
-                **{f"{name}_{side}": (lambda u=urls[side], t=checks[side][name]: run_check(u, t))
+                **{f"{name}_{side}": (lambda u=urls[side], t=checks[side][name], s=side: run_check(u, t, s == "after"))
                    for name in CHECKS for side in urls},
                 full=lambda: passed(reconcile(db, LEDGER_RUN)),
                 full_nightly=lambda: passed(reconcile(db, Scope("manual"), anchors=[])),
                 full_audit_full=lambda: full_rehash(after),
                 full_audit_full_serial=lambda: full_rehash(serial(after)),
-                audit_log_intact_serial=lambda: run_check(serial(after), checks["after"]["audit_log_intact"]),
+                audit_log_intact_serial=lambda: run_check(serial(after), checks["after"]["audit_log_intact"], True),
             )
+            explain_rehash(after)
             m |= nights(db, after, args)
         finally:
             db.close()

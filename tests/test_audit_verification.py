@@ -229,13 +229,15 @@ def test_the_full_rehash_is_a_query_postgresql_can_run_with_parallel_workers(led
 
     seals.seal(ledger)
     with ledger.system_context() as conn:
-        # Costs as on a large log, which these few rows are not.
-        for setting in ("parallel_setup_cost", "parallel_tuple_cost", "min_parallel_table_scan_size"):
+        # Costs as on a large log, which these few rows are not: starting workers is worth it. The
+        # cost of passing rows on is the one the full verification plans with (costed_as_hashing).
+        for setting in ("parallel_setup_cost", "min_parallel_table_scan_size"):
             conn.execute(f"SET LOCAL {setting} = 0")
         conn.execute("SET LOCAL max_parallel_workers_per_gather = 2")
         verification.prepare(conn, [], tmp_path)
-        [[plan]] = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON, VERBOSE) CREATE TEMP TABLE t AS {}").format(
-            verification.full_query("audit_log_intact", None))).fetchall()
+        with verification.costed_as_hashing(conn):
+            [[plan]] = conn.execute(sql.SQL("EXPLAIN (FORMAT JSON, VERBOSE) CREATE TEMP TABLE t AS {}").format(
+                verification.full_query(conn, "audit_log_intact", None))).fetchall()
 
     def nodes(node, gathered=False):
         yield node, gathered

@@ -9,6 +9,7 @@ literals, so it can read on a replica, and records what it verified (record, mig
 import datetime as dt
 import json
 import random
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,13 +47,44 @@ def prepare(conn: psycopg.Connection, anchors: list[Anchor], directory: Path,
 
 def broken_seals(conn: psycopg.Connection) -> list[dict]:
     """The audit_log_intact findings of a full verification, outside a reconciliation (archive and restore)."""
-    return [details for (details,) in conn.execute(
-        sql.SQL("SELECT details FROM ({}) AS c").format(full_query("audit_log_intact", None)))]
+    with costed_as_hashing(conn):
+        return [details for (details,) in conn.execute(
+            sql.SQL("SELECT details FROM ({}) AS c").format(full_query(conn, "audit_log_intact", None)))]
 
 
-def full_query(check: str, run_id) -> sql.Composable:
-    """An audit check as the full verification makes it, over prepare()'s relations."""
-    return render(f"checks/audit/{check}", **_full_values(), run_id=run_id)
+# parallel_tuple_cost while the full re-hash is planned. The planner costs the digest of a row as a
+# handful of operators, while printing and hashing it takes several microseconds (BENCHMARKS.md):
+# at the default 0.1 a Gather passing every row's digest on looked dearer than hashing them all in
+# one process, and the whole log was re-hashed without workers.
+HASHING_TUPLE_COST = "0.01"
+
+
+@contextmanager
+def costed_as_hashing(conn: psycopg.Connection):
+    """Plans the full re-hash in ``conn``'s transaction with workers in mind (HASHING_TUPLE_COST),
+    then restores the setting."""
+    [before] = conn.execute("SELECT current_setting('parallel_tuple_cost')").fetchone()
+    conn.execute("SELECT set_config('parallel_tuple_cost', %s, true)", (HASHING_TUPLE_COST,))
+    try:
+        yield
+    finally:
+        conn.execute("SELECT set_config('parallel_tuple_cost', %s, true)", (before,))
+
+
+def full_query(conn: psycopg.Connection, check: str, run_id) -> sql.Composable:
+    """An audit check as the full verification makes it, over prepare()'s relations on ``conn``."""
+    return render(f"checks/audit/{check}", **_full_values(_sealed(conn)), run_id=run_id)
+
+
+def _sealed(conn) -> dict:
+    """Where the seals begin and end, as audit_log_intact takes them: literals, so that the planner
+    knows how many rows the re-hash reads (against a subquery it guessed a third of the log, and read
+    it through the BRIN index, lossily, without parallel workers) and the rows' scan joins nothing
+    (a join with a one-row relation kept the scan from being split among workers)."""
+    starts, sealed_txid = conn.execute(sql.SQL(
+        "SELECT coalesce(array_agg(from_txid ORDER BY seal_no), '{}'), coalesce(max(to_txid), 0) FROM audit_seals")
+    ).fetchone()
+    return {"starts": starts, "sealed_txid": sealed_txid}
 
 
 # Blocks re-hashed each night besides the slice, chosen afresh by each run and kept nowhere: whoever
@@ -62,14 +94,38 @@ RANDOM_BLOCKS = 3
 NO_RECORDS = sql.SQL("SELECT NULL::text AS table_name, NULL::uuid AS record_id WHERE false")
 
 
-def _full_values(slices: int = 1) -> dict:
+def _full_values(sealed: dict, slices: int = 1) -> dict:
     """The audit checks' placeholders for a full verification, which reads prepare()'s relations."""
-    placed = {"verified_head": 0, "slices": slices, "slice": 0, "random_seals": [], "random_blocks": [],
+    placed = {**sealed, "verified_head": 0, "slices": slices, "slice": 0, "random_seals": [], "random_blocks": [],
               "archived_seals": [], "everything": True}
     return {**placed, "targets": render("audit/targets", **placed), "since": None, "archived_any": False,
             "anchors": sql.SQL("SELECT seal_no, hash, row_count, source FROM audit_anchors"),
             "rows": sql.SQL("SELECT * FROM audit_rows"), "archives": sql.SQL(""),
-            "records": NO_RECORDS, "audit_rows": sql.SQL("SELECT * FROM audit_rows")}
+            **_every_record("audit_rows")}
+
+
+# The tables whose rows audit_trail_complete compares with their trail.
+TRAILED = ("accounts", "transactions", "entries", "bank_accounts", "statement_files", "statements", "statement_lines",
+           "statement_matches", "statement_match_links")
+
+
+def _per_table(name: str, joined: str = "", **values) -> sql.Composable:
+    """sql/<name>.sql for each TRAILED table, joined by ``joined``."""
+    return sql.SQL(joined).join(render(name, table_name=table, table=sql.Identifier(table), **{
+        key: value(table) if callable(value) else value for key, value in values.items()}) for table in TRAILED)
+
+
+def _ledger(only: bool) -> sql.Composable:
+    """The rows audit_trail_complete compares: every row, or (``only``) those of its records."""
+    return _per_table("audit/ledger_table", " UNION ALL ", only=lambda table: render(
+        "audit/nightly/only_records", table_name=table) if only else sql.SQL(""))
+
+
+def _every_record(audit_rows: str) -> dict:
+    """audit_trail_complete's placeholders to compare every ledger row with the audit rows of ``audit_rows``."""
+    return {"records": NO_RECORDS, "ledger": _ledger(only=False),
+            "audited": render("audit/latest_audit_rows", audit_rows=sql.SQL("SELECT * FROM {}").format(
+                sql.Identifier(audit_rows)))}
 
 
 @dataclass(frozen=True)
@@ -109,13 +165,23 @@ def plan(run: psycopg.Connection, reader, anchors: list[Anchor], directory: Path
     slice_ = 0 if latest_slice is None or latest_slice[0] is None else (latest_slice[0] + 1) % slices
     if full:
         prepare(run, anchors, directory)
-        values = _full_values(slices)
-        counted = sql.SQL("SELECT (SELECT count(*) FROM accounts) + (SELECT count(*) FROM transactions)"
-                          " + (SELECT count(*) FROM entries)")
+        values = _full_values(_sealed(run), slices)
     else:
-        values = _nightly_values(run, anchors, directory, slices, slice_, last)
-        counted = sql.SQL("SELECT count(*) FROM ({}) r").format(values["records"])
-    return Plan(full, values, watermark, head, reader.execute(counted).fetchone()[0])
+        values = _nightly_values(run, anchors, directory, slices, slice_, last) | _sealed(reader)
+    if full or last is None:
+        # Every ledger row is compared.
+        ledger_rows = reader.execute(sql.SQL("SELECT (SELECT count(*) FROM accounts)"
+                                             " + (SELECT count(*) FROM transactions) + (SELECT count(*) FROM entries)"))
+        return Plan(full, values, watermark, head, ledger_rows.fetchone()[0])
+    # The records written or audited since the last intact verification, found once, here, and
+    # passed to the check; the slice's records are found by the check, counted by their audit rows.
+    written = reader.execute(render("audit/nightly/written_since", since=values["since"], tables=_per_table(
+        "audit/nightly/written_table", since=values["since"]))).fetchall()
+    values["records"] = render("audit/nightly/trail_records", **values, written=sql.SQL("").join(
+        render("audit/nightly/written", table_name=table, ids=ids) for table, ids in written))
+    slice_rows = sum(row_count for _, _, row_count in run.execute(sql.SQL(
+        "SELECT * FROM ({}) t WHERE seal_no <= {}").format(values["targets"], sql.Literal(values["verified_head"]))))
+    return Plan(full, values, watermark, head, sum(ids.count(",") + 1 for _, ids in written) + slice_rows)
 
 
 def _nightly_values(run: psycopg.Connection, anchors: list[Anchor], directory: Path, slices: int, slice_: int,
@@ -124,6 +190,9 @@ def _nightly_values(run: psycopg.Connection, anchors: list[Anchor], directory: P
     blocks = run.execute("SELECT s.seal_no, b.key::bigint FROM audit_seals s, jsonb_each(s.blocks) b"
                          " WHERE s.seal_no <= %s", (last[0] if last else 0,)).fetchall()
     picked = random.SystemRandom().sample(blocks, min(RANDOM_BLOCKS, len(blocks)))
+    # The verified head's last txid and seq, as literals: the new rows are then found by index.
+    top_txid, top_seq = run.execute("SELECT coalesce(max(to_txid), 0), coalesce(max(last_seq), -1) FROM audit_seals"
+                                    " WHERE seal_no <= %s", (last[0] if last else 0,)).fetchone()
     placed = {"verified_head": last[0] if last else 0, "slices": slices, "slice": slice_,
               "random_seals": [s for s, _ in picked], "random_blocks": [b for _, b in picked],
               "archived_seals": sorted({s["seal_no"] for m in manifests for s in m.get("seals") or []}),
@@ -133,10 +202,12 @@ def _nightly_values(run: psycopg.Connection, anchors: list[Anchor], directory: P
     values.update(
         anchors=render("audit/nightly/anchors", anchors=json.dumps(
             [{"seal_no": a.seal_no, "hash": a.hash, "row_count": a.row_count, "source": a.source} for a in anchors])),
-        rows=render("audit/nightly/rows", **values),
-        archives=json.dumps(manifests + problems),  # rendered with the run's id (Plan.query)
-        records=render("audit/nightly/trail_records", **values),
-        audit_rows=render("audit/nightly/record_audit_rows"))
+        rows=render("audit/nightly/rows", **values, top_txid=top_txid, top_seq=top_seq),
+        archives=json.dumps(manifests + problems))  # rendered with the run's id (Plan.query)
+    if last is None:  # no intact verification yet: every ledger row, every live audit row
+        values.update(_every_record("audit_log"))
+    else:  # records: made by plan(), which reads what was written since on the reader
+        values.update(ledger=_ledger(only=True), audited=render("audit/nightly/record_audit_rows"))
     return values
 
 

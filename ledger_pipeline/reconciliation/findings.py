@@ -124,7 +124,8 @@ def _write(reader: Reader, scope: Scope, checks: Sequence[str], query: Callable[
         elif name == REHASH:
             # INSERT ... SELECT never runs with parallel workers; CREATE TABLE AS can, and the full
             # re-hash is the one query that reads the whole log.
-            reader.run.execute(sql.SQL("CREATE TEMP TABLE audit_rehashed ON COMMIT DROP AS {}").format(query(name)))
+            with verification.costed_as_hashing(reader.run):
+                reader.run.execute(sql.SQL("CREATE TEMP TABLE audit_rehashed ON COMMIT DROP AS {}").format(query(name)))
             insert_items(reader.run, name, sql.SQL("SELECT * FROM audit_rehashed"))
         elif name != READS_ENTRIES and name not in READS_TOTALS:
             insert_items(reader.run, name, query(name))

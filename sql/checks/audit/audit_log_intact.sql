@@ -10,25 +10,23 @@ WITH anchors AS (
     {anchors}
 ), targets AS (
     {targets}
-), bounds AS (
-    SELECT array_agg(from_txid ORDER BY seal_no) AS starts FROM audit_seals
 ), digests AS (
     -- Each row's digest computed as it is read (OFFSET 0 keeps the planner from deferring it to the
     -- aggregate), so the sort by seal, block and seq carries 32 bytes a row instead of the row. The
-    -- scan reads the log alone (the bound is an initplan), so parallel workers can read and hash it.
-    SELECT r.txid, r.seq, r.id,
+    -- scan reads the log alone, against literals (starts: each seal's from_txid in order,
+    -- sealed_txid: the last seal's to_txid), so parallel workers can read and hash it; width_bucket
+    -- finds each row's seal by binary search over the starts.
+    SELECT width_bucket(r.txid, {starts}::bigint[]) AS seal_no, r.seq, r.id,
            audit_row_digest(r.id, r.table_name, r.operation, r.record_id, r.user_id, r.ip_address, r.old_data,
                             r.new_data, r.created_at, r.seq, r.txid, r.db_role, r.db_login) AS digest
     FROM ({rows}) r
-    WHERE r.txid < (SELECT max(to_txid) FROM audit_seals)
+    WHERE r.txid < {sealed_txid}
     OFFSET 0
 ), found AS (
-    -- width_bucket finds each row's seal by binary search over the seals' starts: one pass.
-    SELECT width_bucket(d.txid, b.starts) AS seal_no, d.seq / 4096 AS block, count(*) AS row_count,
-           min(d.seq) AS first_seq, max(d.seq) AS last_seq,
-           encode(sha256(string_agg(d.digest, ''::bytea ORDER BY d.seq, d.id)), 'hex') AS digest
-    FROM digests d, bounds b
-    WHERE NOT width_bucket(d.txid, b.starts) = ANY ({archived_seals}::bigint[])
+    SELECT seal_no, seq / 4096 AS block, count(*) AS row_count, min(seq) AS first_seq, max(seq) AS last_seq,
+           encode(sha256(string_agg(digest, ''::bytea ORDER BY seq, id)), 'hex') AS digest
+    FROM digests
+    WHERE NOT seal_no = ANY ({archived_seals}::bigint[])
     GROUP BY 1, 2
 ), stored AS (
     SELECT s.seal_no, b.key::bigint AS block, b.value ->> 0 AS digest, (b.value ->> 1)::bigint AS row_count

@@ -3,47 +3,24 @@
 -- (statement_matches, statement_match_links) has its INSERT audit row, and stands as the
 -- new_data of its latest audit row; every record whose latest audit row is not a DELETE still
 -- exists. A ledger row written, changed or deleted with the triggers disabled breaks one of these.
--- One pass over each table, joined to the latest audit row per record: one sort of the log by
--- record and seq gives both the latest row (DISTINCT ON) and whether any row inserted it (a window
--- over the same order), where grouping by record and joining the latest rows back read and hashed
--- the log twice. Columns added to a table after a row's latest audit row (the audit row lacks the
--- key) are not held against it. expected = 1 row agreeing with its trail, actual = 0; details =
+-- One pass over each table (ledger: sql/audit/ledger_table.sql for each), joined to the latest
+-- audit row per record (audited: sql/audit/latest_audit_rows.sql). Columns added to a table after a
+-- row's latest audit row (the audit row lacks the key) are not held against it. expected = 1 row agreeing with its trail, actual = 0; details =
 -- the table, the record and the columns that differ.
--- The full run (everything) compares every row with every audit row (audit_rows: archived months
--- read back). The nightly run compares the records of records (sql/audit/nightly/trail_records.sql:
--- written or audited since the last intact verification, or in the rotating slice) with their audit
--- rows (sql/audit/nightly/record_audit_rows.sql); with months archived (archived_any), a record is
+-- The full run compares every row with every audit row (archived months read back), as does the
+-- first nightly run (no intact verification yet: every row, the live log). The nightly run
+-- compares the records of records (sql/audit/nightly/trail_records.sql: written or audited since
+-- the last intact verification, or in the rotating slice), read by key
+-- (sql/audit/nightly/only_records.sql), with their audit rows
+-- (sql/audit/nightly/record_audit_rows.sql); with months archived (archived_any), a record is
 -- not held to lack its INSERT audit row, nor any audit row unless it was written since the last
 -- intact verification (since): those rows may be in the archived months, which the full run reads.
 WITH records AS (
     {records}
 ), audited AS (
-    SELECT DISTINCT ON (table_name, record_id) table_name, record_id, seq, operation, new_data, old_data,
-           bool_or(operation = 'INSERT') OVER (PARTITION BY table_name, record_id ORDER BY seq DESC
-                                               ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING) AS inserted
-    FROM ({audit_rows}) a
-    ORDER BY table_name, record_id, seq DESC
+    {audited}
 ), ledger AS (
-    SELECT * FROM (
-        SELECT 'accounts' AS table_name, a.id, to_jsonb(a) AS data, a.xmin AS version FROM accounts a
-        UNION ALL
-        SELECT 'transactions', t.id, to_jsonb(t), t.xmin FROM transactions t
-        UNION ALL
-        SELECT 'entries', e.id, to_jsonb(e), e.xmin FROM entries e
-        UNION ALL
-        SELECT 'bank_accounts', b.id, to_jsonb(b), b.xmin FROM bank_accounts b
-        UNION ALL
-        SELECT 'statement_files', f.id, to_jsonb(f), f.xmin FROM statement_files f
-        UNION ALL
-        SELECT 'statements', s.id, to_jsonb(s), s.xmin FROM statements s
-        UNION ALL
-        SELECT 'statement_lines', l.id, to_jsonb(l), l.xmin FROM statement_lines l
-        UNION ALL
-        SELECT 'statement_matches', m.id, to_jsonb(m), m.xmin FROM statement_matches m
-        UNION ALL
-        SELECT 'statement_match_links', k.id, to_jsonb(k), k.xmin FROM statement_match_links k
-    ) l
-    WHERE {everything} OR (l.table_name, l.id) IN (SELECT table_name, record_id FROM records)
+    {ledger}
 ), compared AS (
     SELECT coalesce(l.table_name, au.table_name) AS table_name, coalesce(l.id, au.record_id) AS record_id,
            l.data, au.seq, au.new_data, coalesce(l.data, au.new_data, au.old_data) AS known,
