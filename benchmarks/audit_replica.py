@@ -15,7 +15,6 @@ plan() reads there (the last verification, the seals up to its head, the archive
 """
 
 import argparse
-import os
 import sys
 from pathlib import Path
 
@@ -23,13 +22,11 @@ import psycopg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.fanout import reads_during  # noqa: E402
-from benchmarks.suite import build_ledger, log, passed, post_new_deposits  # noqa: E402
-from ledger_pipeline.platform import settings  # noqa: E402
-from ledger_pipeline.platform.db import LedgerDatabase, database_url  # noqa: E402
-from ledger_pipeline.platform.migrations import Runner  # noqa: E402
+from benchmarks.fanout import reads_during, replicated_ledger  # noqa: E402
+from benchmarks.suite import log, passed, post_new_deposits  # noqa: E402
+from ledger_pipeline.platform.db import LedgerDatabase  # noqa: E402
 from ledger_pipeline.reconciliation import Scope, reconcile  # noqa: E402
-from tests.replication import StreamingPair, binaries_for  # noqa: E402
+from tests.replication import StreamingPair  # noqa: E402
 
 
 def full_run(primary_url: str, replica_url: str | None) -> None:
@@ -57,16 +54,7 @@ def main() -> None:
     parser.add_argument("--new", type=int, default=2000, help="deposits posted and sealed before each measured run")
     args = parser.parse_args()
 
-    server = os.environ.get(settings.DATABASE_URL_VAR) or database_url()
-    pair = StreamingPair(binaries_for(server))
-    try:
-        with psycopg.connect(pair.primary_url(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE ledger_audit")
-            version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
-        primary_url, replica_url = pair.primary_url("ledger_audit"), pair.replica_url("ledger_audit")
-        Runner(primary_url).up()
-        log(f"building {args.entries:,} entries")
-        build_ledger(primary_url, args.entries)
+    with replicated_ledger(args.entries, "ledger_audit") as (pair, primary_url, replica_url, version):
         with psycopg.connect(primary_url, autocommit=True) as conn:
             conn.execute("SELECT audit_seal()")
         pair.wait_replayed(timeout=3600)
@@ -82,8 +70,6 @@ def main() -> None:
             for row in conn.execute("SELECT kind, new_seals, slice, slices, blocks, audit_rows, ledger_rows"
                                     " FROM audit_verifications ORDER BY id"):
                 print("verified:", *row)
-    finally:
-        pair.stop()
     print(f"PostgreSQL {version}, {args.entries:,} entries, a night of {args.new:,} deposits before each run")
     print("| a nightly full run reading | primary blocks | replica blocks | primary rows | replica rows"
           " | primary's share of blocks |")

@@ -24,13 +24,14 @@ import os
 import sys
 import tempfile
 import time
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 os.environ["LEDGER_PARTITIONS_START"] = "2025-01-01"  # the synthetic history's first day
 
 import dagster as dg  # noqa: E402
 import psycopg  # noqa: E402
+from psycopg import sql  # noqa: E402
 
 from ledger_pipeline.defs.reconciliation import backfill_job
 from ledger_pipeline.platform import settings  # noqa: E402
@@ -133,6 +134,27 @@ def full_run(db: LedgerDatabase, checks: tuple[str, ...] | None = None) -> None:
         db.close()
 
 
+@contextmanager
+def replicated_ledger(entries: int, database: str, wallets: int = 100_000):
+    """A private primary with a streaming replica (tests/replication.py, the binaries of
+    LEDGER_DATABASE_URL's server version, or the embedded wheel's) and a ledger of ``entries`` built
+    in ``database`` on the primary and replayed; yields (pair, primary URL, replica URL, server
+    version) and stops the pair after."""
+    pair = StreamingPair(binaries_for(os.environ.get(settings.DATABASE_URL_VAR) or database_url()))
+    try:
+        with psycopg.connect(pair.primary_url(), autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(database)))
+            version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+        primary_url = pair.primary_url(database)
+        Runner(primary_url).up()
+        log(f"building {entries:,} entries")
+        build_ledger(primary_url, entries, wallets=wallets)
+        pair.wait_replayed(timeout=3600)
+        yield pair, primary_url, pair.replica_url(database), version
+    finally:
+        pair.stop()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--entries", type=int, default=1_000_000)
@@ -144,17 +166,7 @@ def main() -> None:
     args = parser.parse_args()
     chunkings = [int(days) for days in args.chunk_days.split(",")]
 
-    server = os.environ.get(settings.DATABASE_URL_VAR) or database_url()
-    pair = StreamingPair(binaries_for(server))
-    try:
-        with psycopg.connect(pair.primary_url(), autocommit=True) as conn:
-            conn.execute("CREATE DATABASE ledger_bench")
-            version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
-        primary_url, replica_url = pair.primary_url("ledger_bench"), pair.replica_url("ledger_bench")
-        Runner(primary_url).up()
-        log(f"building {args.entries:,} entries")
-        build_ledger(primary_url, args.entries, wallets=args.wallets)
-        pair.wait_replayed(timeout=3600)
+    with replicated_ledger(args.entries, "ledger_bench", args.wallets) as (pair, primary_url, replica_url, version):
         primary = LedgerDatabase(primary_url)
         log("full run (the checkpoint and the transactions it judged)")
         full_run(primary)
@@ -179,8 +191,6 @@ def main() -> None:
                 pair.wait_replayed(timeout=600)
                 reads[label, replica is not None] = reads_during(
                     lambda: full_run(LedgerDatabase(primary_url, replica_url=replica), checks), urls)
-    finally:
-        pair.stop()
 
     lines = [
         SECTION, "",
