@@ -6,7 +6,7 @@ import pytest
 
 from ledger_pipeline.platform.migrations import MIGRATIONS_DIR, MigrationError, Runner
 
-ALL = ["001", "002", "006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018"]
+ALL = ["001", "002", "006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "020"]
 
 
 def table_exists(url: str, name: str) -> bool:
@@ -27,7 +27,7 @@ def test_up_status_down_up_again(empty_db_url, template_db):
     assert [(r["version"], r["state"]) for r in runner.status()] == [(v, "applied") for v in ALL]
     assert table_exists(empty_db_url, "audit_log")
 
-    assert runner.down("006") == ["018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008", "007", "006"]
+    assert runner.down("006") == ["020", "018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008", "007", "006"]
     assert recorded(empty_db_url) == ["001", "002"]
     assert not table_exists(empty_db_url, "audit_log")
     assert not table_exists(empty_db_url, "reconciliation_runs")
@@ -42,7 +42,7 @@ def test_up_status_down_up_again(empty_db_url, template_db):
     with psycopg.connect(empty_db_url) as conn:  # logins granted the roles keep them
         assert conn.execute("SELECT pg_has_role('ledger_test_app', 'ledger_app', 'MEMBER')").fetchone()[0]
 
-    assert runner.up() == ["006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018"]
+    assert runner.up() == ["006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "020"]
     assert runner.up() == []
     assert recorded(empty_db_url) == ALL
 
@@ -59,22 +59,22 @@ def definitions_008_changes(url: str) -> list:
 
 def test_008_down_restores_006s_definitions(empty_db_url, databases, tmp_path):
     shutil.copytree(MIGRATIONS_DIR, tmp_path / "m", ignore=shutil.ignore_patterns("008_*", "009_*", "010_*", "011_*", "012_*",
-                                                                                "013_*", "014_*", "015_*", "016_*", "017_*", "018_*"))
+                                                                                "013_*", "014_*", "015_*", "016_*", "017_*", "018_*", "020_*"))
     before_008 = databases.create()
     assert Runner(before_008, tmp_path / "m").up() == ["001", "002", "006", "007"]
     runner = Runner(empty_db_url)
     runner.up()
     assert definitions_008_changes(empty_db_url) != definitions_008_changes(before_008)
-    assert runner.down("008") == ["018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008"]
+    assert runner.down("008") == ["020", "018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008"]
     assert definitions_008_changes(empty_db_url) == definitions_008_changes(before_008)
 
 
 def test_down_rolls_back_newer_versions_first(empty_db_url):
     runner = Runner(empty_db_url)
     runner.up()
-    assert runner.down("002") == ["018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008", "007", "006", "002"]
+    assert runner.down("002") == ["020", "018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008", "007", "006", "002"]
     assert recorded(empty_db_url) == ["001"]
-    assert runner.up() == ["002", "006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018"]
+    assert runner.up() == ["002", "006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "020"]
 
 
 def test_edited_applied_file_is_refused(empty_db_url, tmp_path):
@@ -122,13 +122,13 @@ def test_unknown_version_and_nothing_to_roll_back(empty_db_url):
 def test_checkpoints_roll_back_to_the_schema_before_them(empty_db_url):
     runner = Runner(empty_db_url)
     runner.up()
-    assert runner.down("007") == ["018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008", "007"]
+    assert runner.down("007") == ["020", "018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008", "007"]
     with psycopg.connect(empty_db_url) as conn:
         columns = {c for (c,) in conn.execute("SELECT column_name FROM information_schema.columns"
                                               " WHERE table_name IN ('entries', 'reconciliation_runs')")}
     assert not {"arrival_xid", "snapshot"} & columns
     assert not table_exists(empty_db_url, "reconciliation_checkpoints")
-    assert runner.up() == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018"]
+    assert runner.up() == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "020"]
 
 
 def test_two_runners_at_once_apply_each_migration_once(empty_db_url):
@@ -163,7 +163,7 @@ def test_adopts_the_seed_tools_schema_migrations(empty_db_url):
             " SELECT to_char(n, 'FM000'), now() FROM generate_series(1, 5) n"
         )
     runner = Runner(empty_db_url)
-    assert runner.up() == ["006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018"]
+    assert runner.up() == ["006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "020"]
     states = {r["version"]: r["state"] for r in runner.status()}
     assert states == {"001": "adopted", "002": "adopted", "003": "adopted", "004": "adopted",
                       "005": "adopted", "006": "applied", "007": "applied",
@@ -175,25 +175,25 @@ def test_adopts_the_seed_tools_schema_migrations(empty_db_url):
 def test_replica_position_columns_roll_back(empty_db_url):
     runner = Runner(empty_db_url)
     runner.up()
-    assert runner.down("013") == ["018", "017", "016", "015", "014", "013"]
+    assert runner.down("013") == ["020", "018", "017", "016", "015", "014", "013"]
     with psycopg.connect(empty_db_url) as conn:
         columns = {c for (c,) in conn.execute("SELECT column_name FROM information_schema.columns"
                                               " WHERE table_name = 'reconciliation_runs'")}
     assert not {c for c in columns if c.startswith("replica_")}
-    assert runner.up() == ["013", "014", "015", "016", "017", "018"]
+    assert runner.up() == ["013", "014", "015", "016", "017", "018", "020"]
 
 
 def test_statements_roll_back_to_the_audit_write_before_them(empty_db_url):
     runner = Runner(empty_db_url)
     runner.up()
-    assert runner.down("016") == ["018", "017", "016"]
+    assert runner.down("016") == ["020", "018", "017", "016"]
     for table in ("bank_accounts", "statement_files", "statements", "statement_lines"):
         assert not table_exists(empty_db_url, table)
     with psycopg.connect(empty_db_url) as conn:
         definition = conn.execute("SELECT pg_get_functiondef('audit_write'::regproc)").fetchone()[0]
         assert "statement" not in definition
         assert conn.execute("SELECT to_regproc('audit_statements')").fetchone() == (None,)
-    assert runner.up() == ["016", "017", "018"]
+    assert runner.up() == ["016", "017", "018", "020"]
 
 
 def test_statement_matches_roll_back_to_016s_audit_write_and_run_types(empty_db_url):
