@@ -168,7 +168,7 @@ def test_adopts_the_seed_tools_schema_migrations(empty_db_url):
     assert states == {"001": "adopted", "002": "adopted", "003": "adopted", "004": "adopted",
                       "005": "adopted", "006": "applied", "007": "applied",
                       "008": "applied", "009": "applied", "010": "applied", "011": "applied", "012": "applied", "013": "applied", "014": "applied", "015": "applied", "016": "applied",
-                      "017": "applied", "018": "applied"}
+                      "017": "applied", "018": "applied", "020": "applied"}
     assert table_exists(empty_db_url, "audit_log")
 
 
@@ -201,7 +201,7 @@ def test_statement_matches_roll_back_to_016s_audit_write_and_run_types(empty_db_
     runner.up()
     with psycopg.connect(empty_db_url) as conn:
         with_matches = conn.execute("SELECT pg_get_functiondef('audit_write'::regproc)").fetchone()[0]
-    assert runner.down("018") == ["018"]
+    assert runner.down("018") == ["020", "018"]
     assert not table_exists(empty_db_url, "statement_matches")
     assert not table_exists(empty_db_url, "statement_match_links")
     with psycopg.connect(empty_db_url) as conn:
@@ -210,6 +210,6 @@ def test_statement_matches_roll_back_to_016s_audit_write_and_run_types(empty_db_
         check = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint"
                              " WHERE conname = 'reconciliation_runs_run_type_check'").fetchone()[0]
         assert "external" not in check
-    assert runner.up() == ["018"]
+    assert runner.up() == ["018", "020"]
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT pg_get_functiondef('audit_write'::regproc)").fetchone()[0] == with_matches

@@ -142,15 +142,15 @@ def match(db: LedgerDatabase, rules: Optional[Rules] = None, bank_account_ids: O
         # Compiling the plans of a pass costs more than running them.
         conn.execute("SET LOCAL jit = off")
         conn.execute(render("statements/matching/prepare", bank_accounts=bank_account_ids, through=through))
-        # Each account's days, widened by the window: the entries that can match are of those days.
-        days = conn.execute("SELECT account_id, currency, min(day) - %(w)s, max(day) + %(w)s FROM match_lines"
-                            " GROUP BY account_id, currency ORDER BY account_id, currency",
-                            {"w": rules.window_days}).fetchall()
+        days = conn.execute("SELECT DISTINCT account_id, currency, day FROM match_lines"
+                            " ORDER BY account_id, currency, day").fetchall()
         if days:
-            accounts, currencies, first_days, last_days = (list(column) for column in zip(*days))
+            windows = _windows(days, rules.window_days)
+            accounts, currencies, first_days, last_days = (list(column) for column in zip(*windows))
+            spans = _windows([(None, None, d) for _, _, d in days], rules.window_days)
             conn.execute(render("statements/matching/prepare_entries", timezone=timezone, accounts=accounts,
                                 currencies=currencies, first_days=first_days, last_days=last_days,
-                                first=min(first_days), after=max(last_days) + dt.timedelta(days=1)))
+                                spans=_created_between(spans, timezone)))
             for rule in rules.order:
                 if rule == "reference":  # reads the transactions: the planner's choice
                     _apply(conn, rule, rules)
@@ -195,7 +195,30 @@ def _apply(conn: psycopg.Connection, rule: str, rules: Rules) -> None:
             conn.execute(render("statements/matching/same_day"))
         condition = render(f"statements/matching/{rule}", absolute=rules.absolute_tolerance,
                            relative=rules.relative_tolerance, **placed)
-        _rounds(conn, render("statements/matching/one_to_one", condition=condition, rule=rule))
+        _rounds(conn, render("statements/matching/one_to_one", condition=condition, rule=rule,
+                            window=rules.window_days))
+
+
+def _windows(days: list[tuple], window: int) -> list[tuple]:
+    """(account, currency, first, last): the runs of days within ``window`` of a line's day, of
+    each account and currency, from its lines' days (sorted)."""
+    runs: list[list] = []
+    reach = dt.timedelta(days=window)
+    for account, currency, day in sorted(days, key=lambda d: (str(d[0]), str(d[1]), d[2])):
+        if runs and runs[-1][:2] == [account, currency] and day - reach <= runs[-1][3] + dt.timedelta(days=1):
+            runs[-1][3] = day + reach
+        else:
+            runs.append([account, currency, day - reach, day + reach])
+    return [tuple(run) for run in runs]
+
+
+def _created_between(spans: list[tuple], timezone: str) -> sql.Composable:
+    """entries.created_at within any of the runs of days, in the ledger's time zone."""
+    return sql.SQL(" OR ").join(
+        sql.SQL("(e.created_at >= {first}::timestamp AT TIME ZONE {tz} AND e.created_at < {after}::timestamp"
+                " AT TIME ZONE {tz})").format(first=sql.Literal(first), after=sql.Literal(last + dt.timedelta(days=1)),
+                                              tz=sql.Literal(timezone))
+        for _, _, first, last in spans)
 
 
 def _order(table: str, alias: str) -> sql.Composable:

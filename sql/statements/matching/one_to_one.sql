@@ -8,7 +8,9 @@ WITH candidates AS (
            e.day - l.day AS days_difference, l.day AS line_day, l.closing_date, l.sequence_number, l.page_number,
            l.line_number, e.created_at
     FROM match_lines l
-    JOIN match_entries e ON e.account_id = l.account_id AND e.currency = l.currency
+    -- Each day of the window by equality, so the join hashes on the day too, not only the account.
+    CROSS JOIN generate_series(-{window}, {window}) AS d (days)
+    JOIN match_entries e ON e.account_id = l.account_id AND e.currency = l.currency AND e.day = l.day + d.days
     WHERE ({condition})
       AND (l.id, e.id) NOT IN (SELECT line_id, entry_id FROM undone_pairs)  -- hashed, as in same_day.sql
 ), ranked AS (

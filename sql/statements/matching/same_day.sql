@@ -3,16 +3,18 @@
 -- the rounds (one_to_one.sql) would pair these in that same order; they get what is left: the
 -- lines whose entry is on another day. Ranks are of the pass's start: where an earlier rule took a
 -- line or an entry of a day and amount, a k-th may find no partner here and go to the rounds.
-WITH chosen AS (
+-- The lines are deleted by the join itself (the ranks make it one to one), which returns the pairs.
+WITH paired AS (
+    DELETE FROM match_lines l
+    USING match_entries e
+    WHERE e.amount = l.amount AND e.day = l.day AND e.day_rank = l.day_rank
+      AND e.account_id = l.account_id AND e.currency = l.currency
+      -- NOT IN: a hashed subplan, where an anti join planned without statistics loops over the pairs.
+      AND (l.id, e.id) NOT IN (SELECT line_id, entry_id FROM undone_pairs)
+    RETURNING l.bank_account_id, l.id AS line_id, e.id AS entry_id
+), chosen AS (
     INSERT INTO proposed (bank_account_id, rule, strategy, amount_difference, days_difference, line_ids, entry_ids)
-    SELECT l.bank_account_id, 'amount_date', 'one_to_one', 0, 0, ARRAY[l.id], ARRAY[e.id]
-    FROM match_lines l
-    JOIN match_entries e ON e.amount = l.amount AND e.day = l.day AND e.day_rank = l.day_rank
-                        AND e.account_id = l.account_id AND e.currency = l.currency
-    -- NOT IN: a hashed subplan, where an anti join planned without statistics loops over the pairs.
-    WHERE (l.id, e.id) NOT IN (SELECT line_id, entry_id FROM undone_pairs)
-    RETURNING line_ids[1] AS line_id, entry_ids[1] AS entry_id
-), lines AS (
-    DELETE FROM match_lines WHERE id IN (SELECT line_id FROM chosen)
+    SELECT bank_account_id, 'amount_date', 'one_to_one', 0, 0, ARRAY[line_id], ARRAY[entry_id]
+    FROM paired
 )
-DELETE FROM match_entries WHERE id IN (SELECT entry_id FROM chosen)
+DELETE FROM match_entries WHERE id IN (SELECT entry_id FROM paired)

@@ -18,9 +18,10 @@ WITH RECURSIVE ones AS (
     SELECT o.id AS one_id, o.one_ord, o.amount AS target, m.id, m.amount, {entry_day} - {line_day} AS days,
            row_number() OVER (PARTITION BY o.id ORDER BY abs(m.day - o.day), {many_order}) AS n
     FROM ones o
-    JOIN {many} m ON m.account_id = o.account_id AND m.currency = o.currency
+    -- Each day of the window by equality, so the join hashes on the day too, not only the account.
+    CROSS JOIN generate_series(-{window}, {window}) AS d (days)
+    JOIN {many} m ON m.account_id = o.account_id AND m.currency = o.currency AND m.day = o.day + d.days
     WHERE sign(m.amount) = sign(o.amount) AND abs(m.amount) < abs(o.amount)
-      AND abs(m.day - o.day) <= {window}
       AND {pair} NOT IN (SELECT line_id, entry_id FROM undone_pairs)  -- hashed, as in same_day.sql
 ), members AS (
     SELECT * FROM near WHERE n <= {candidates}
