@@ -145,12 +145,8 @@ def match(db: LedgerDatabase, rules: Optional[Rules] = None, bank_account_ids: O
         days = conn.execute("SELECT DISTINCT account_id, currency, day FROM match_lines"
                             " ORDER BY account_id, currency, day").fetchall()
         if days:
-            windows = _windows(days, rules.window_days)
-            accounts, currencies, first_days, last_days = (list(column) for column in zip(*windows))
-            spans = _windows([(None, None, d) for _, _, d in days], rules.window_days)
-            conn.execute(render("statements/matching/prepare_entries", timezone=timezone, accounts=accounts,
-                                currencies=currencies, first_days=first_days, last_days=last_days,
-                                spans=_created_between(spans, timezone)))
+            conn.execute(render("statements/matching/prepare_entries", timezone=timezone,
+                                within=_created_within(_windows(days, rules.window_days), timezone)))
             for rule in rules.order:
                 if rule == "reference":  # reads the transactions: the planner's choice
                     _apply(conn, rule, rules)
@@ -212,13 +208,15 @@ def _windows(days: list[tuple], window: int) -> list[tuple]:
     return [tuple(run) for run in runs]
 
 
-def _created_between(spans: list[tuple], timezone: str) -> sql.Composable:
-    """entries.created_at within any of the runs of days, in the ledger's time zone."""
+def _created_within(windows: list[tuple], timezone: str) -> sql.Composable:
+    """An entry of the account and currency of one of the runs of days, created on one of its days
+    in the ledger's time zone."""
     return sql.SQL(" OR ").join(
-        sql.SQL("(e.created_at >= {first}::timestamp AT TIME ZONE {tz} AND e.created_at < {after}::timestamp"
-                " AT TIME ZONE {tz})").format(first=sql.Literal(first), after=sql.Literal(last + dt.timedelta(days=1)),
-                                              tz=sql.Literal(timezone))
-        for _, _, first, last in spans)
+        sql.SQL("(e.account_id = {account} AND e.currency = {currency} AND e.created_at >= {first}::timestamp"
+                " AT TIME ZONE {tz} AND e.created_at < {after}::timestamp AT TIME ZONE {tz})").format(
+            account=sql.Literal(account), currency=sql.Literal(currency), first=sql.Literal(first),
+            after=sql.Literal(last + dt.timedelta(days=1)), tz=sql.Literal(timezone))
+        for account, currency, first, last in windows)
 
 
 def _order(table: str, alias: str) -> sql.Composable:
