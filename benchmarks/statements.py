@@ -10,9 +10,11 @@ days per million entries (so a larger ledger is a longer history of the same bus
 house cash account is mapped to a bank account, and its entries become statement lines in SQL
 (the bank booking what the ledger booked, same amount, same day; every 7th line two days late).
   - bulk: the newest --lines lines before the last day (those booked by then), matched in one pass (statements.matching,
-    as a dry run, so it can be repeated) beside the floor: one hash join on the amount with the
-    date window, each line's nearest entry kept (DISTINCT ON), into a temp table. The floor does
-    not keep an entry to one line, nor run the other rules: it is what any matcher must at least do.
+    as a dry run, so it can be repeated, returning its counts as a recorded pass does) beside the
+    floor: one hash join on the amount with the date window, each line's nearest entry kept
+    (DISTINCT ON), into a temp table. The floor does not keep an entry to one line, nor run the
+    other rules: it is what any matcher must at least do. The dry run that lists every match (the
+    CLI's --dry-run) is timed once beside them.
   - the bulk pass recorded (statement_matches and links, audit triggers on), once.
   - day: the lines booked on the last day, with everything before matched: a dry-run pass, the daily run's cost.
 
@@ -47,9 +49,10 @@ from ledger_pipeline.statements.demo_statements import BankLine, BankStatement, 
 from ledger_pipeline.statements.mapping import map_account  # noqa: E402
 
 IBAN = "DE89370400440532013000"
-# The sum rule's combinations grow with the cube of the entries in a line's window: on a dense
-# account one leftover line keeps a pass busy for minutes (BENCHMARKS.md). "one-to-one" leaves it out.
+# "one-to-one" leaves the sum rule out, to see what it costs.
 RULES = {"default": matching.Rules(), "one-to-one": matching.Rules(order=("reference", "amount_date", "tolerance"))}
+# Not ledger_bench*: those are benchmarks/suite.py's, which may be running on the same server.
+IMPORT_DB, MATCH_DB = "ledger_statements_import", "ledger_statements_match"
 IMPORT = """
 import resource, sys, time
 from pathlib import Path
@@ -130,7 +133,7 @@ def measure_import(scratch: Scratch, sizes: list[int]) -> dict[int, dict]:
     found = {}
     with tempfile.TemporaryDirectory(dir="/tmp") as directory:
         for lines in sizes:
-            url = scratch.create("ledger_bench_import")
+            url = scratch.create(IMPORT_DB)
             with psycopg.connect(url) as conn:
                 conn.execute("INSERT INTO accounts (code, name, account_type, currency)"
                              " VALUES ('CASH-EUR', 'House cash EUR', 'asset', 'EUR')")
@@ -145,14 +148,14 @@ def measure_import(scratch: Scratch, sizes: list[int]) -> dict[int, dict]:
             found[lines] = {"seconds": float(elapsed), "rate": lines / float(elapsed),
                             "peak_mb": int(kib) / 1024, "file_mb": size / 1e6}
             path.unlink()
-            scratch.drop("ledger_bench_import")
-            scratch.names.remove("ledger_bench_import")
+            scratch.drop(IMPORT_DB)
+            scratch.names.remove(IMPORT_DB)
             log(f"import: {found[lines]}")
     return found
 
 
 def measure_matching(scratch: Scratch, entries: int, args) -> dict:
-    url = scratch.create("ledger_bench_match")
+    url = scratch.create(MATCH_DB)
     days = max(2, round(args.days_per_million * entries / 1_000_000))
     log(f"{entries:,} entries over {days} days: building")
     build = seconds(lambda: build_ledger(url, entries, days=days, wallets=args.wallets))
@@ -181,20 +184,22 @@ def measure_matching(scratch: Scratch, entries: int, args) -> dict:
 
     rules = RULES[args.rules]
     floor_pairs = floor()
-    dry = matching.match(db, rules, dry_run=True, through=through)
-    if len(dry.matches) < bulk * 0.99:
-        raise SystemExit(f"the matcher matched {len(dry.matches)} of {bulk} lines: the data is not what was meant")
+    dry = matching.match(db, rules, dry_run=True, through=through, listed=False)
+    if dry.made < bulk * 0.99:
+        raise SystemExit(f"the matcher matched {dry.made} of {bulk} lines: the data is not what was meant")
     best = side_by_side(args.repeat, floor=floor,
-                        matcher=lambda: matching.match(db, rules, dry_run=True, through=through))
-    log(f"floor {best['floor']:.2f} s, matcher (dry run) {best['matcher']:.2f} s; recording the bulk pass")
+                        matcher=lambda: matching.match(db, rules, dry_run=True, through=through, listed=False))
+    listed = seconds(lambda: matching.match(db, rules, dry_run=True, through=through))
+    log(f"floor {best['floor']:.2f} s, matcher (dry run) {best['matcher']:.2f} s, listing every match"
+        f" {listed:.2f} s; recording the bulk pass")
     recorded = seconds(lambda: matching.match(db, rules, through=through))
-    day_run = side_by_side(args.repeat, day=lambda: matching.match(db, rules, dry_run=True))["day"]
-    day_matches = len(matching.match(db, rules, dry_run=True).matches)
+    day_run = side_by_side(args.repeat, day=lambda: matching.match(db, rules, dry_run=True, listed=False))["day"]
+    day_matches = matching.match(db, rules, dry_run=True, listed=False).made
     db.close()
-    scratch.drop("ledger_bench_match")
-    scratch.names.remove("ledger_bench_match")
+    scratch.drop(MATCH_DB)
+    scratch.names.remove(MATCH_DB)
     found = {"days": days, "bulk_lines": bulk, "day_lines": day, "floor_pairs": floor_pairs,
-             "matched": len(dry.matches), "rules": dry.counts(), "floor": best["floor"], "matcher": best["matcher"],
+             "matched": dry.made, "rules": dry.counts(), "floor": best["floor"], "matcher": best["matcher"], "listed": listed,
              "recorded": recorded, "day_run": day_run, "day_matches": day_matches}
     log(f"{entries:,}: {found}")
     return found
@@ -209,10 +214,11 @@ def report(imports: dict, matches: dict, args, version: str) -> str:
         low, high = imports[min(imports)], imports[max(imports)]
         out.append(f"Peak RSS ratio {max(imports):,} / {min(imports):,} lines: {high['peak_mb'] / low['peak_mb']:.2f}x")
         out.append("")
-    rows = ["| entries | days | bulk lines | floor | matcher (dry run) | ratio | recorded | day lines | day run |",
-            "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
-    rows += [f"| {n:,} | {m['days']} | {m['bulk_lines']:,} | {m['floor']:.2f} s | {m['matcher']:.2f} s |"
-             f" {m['matcher'] / m['floor']:.2f}x | {m['recorded']:.2f} s | {m['day_lines']:,} | {m['day_run']:.2f} s |"
+    rows = ["| entries | days | bulk lines | matched | floor | matcher (dry run) | ratio | listing dry run | recorded"
+            " | day lines | day run |", "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    rows += [f"| {n:,} | {m['days']} | {m['bulk_lines']:,} | {m['matched']:,} | {m['floor']:.2f} s |"
+             f" {m['matcher']:.2f} s | {m['matcher'] / m['floor']:.2f}x | {m['listed']:.2f} s | {m['recorded']:.2f} s |"
+             f" {m['day_lines']:,} | {m['day_run']:.2f} s |"
              for n, m in matches.items()]
     out += ["Matching (EUR cash account):", "", *rows, ""]
     if len(matches) > 1:

@@ -194,7 +194,7 @@ def cmd_statements_reconcile(args, db: LedgerDatabase) -> int:
                       f" {m.days_difference} days)")
         return 0
     if not args.json:
-        print(f"matching: {len(result.matching.matches)} new matches"
+        print(f"matching: {result.matching.made} new matches"
               + "".join(f", {n} by {rule}" for rule, n in result.matching.counts().items()))
     show_run(db, result.run.run_id, args.json)
     return EXIT_CODES[result.run.status]

@@ -8,7 +8,7 @@ The rules run in their configured order, each over what the rules before it left
   amount_date  the same amount and currency, booked within the window
   tolerance    an amount within the absolute or relative tolerance, booked within the window
   sum          one line settled by several entries summing to it exactly within the window (or one
-               entry by several lines), up to the group size
+               entry by several lines), up to the group size, among its sum_candidates nearest
 Passes hold one advisory lock, so two runs at once match one after the other, the second over what
 the first left; the partial unique indexes of migration 018 hold the rule even without it.
 """
@@ -43,6 +43,9 @@ class Rules:
     absolute_tolerance: Decimal = Decimal(0)
     relative_tolerance: Decimal = Decimal(0)
     max_group_size: int = 3
+    # The sum rule's combinations of an item are drawn from its nearest candidates only: at most
+    # the combinations of max_group_size - 1 of them (sql/statements/matching/sum.sql).
+    sum_candidates: int = 16
     strategies: tuple[str, ...] = STRATEGIES
 
     def __post_init__(self):
@@ -54,6 +57,8 @@ class Rules:
             raise LedgerError("a matching rule is listed twice")
         if self.window_days < 0 or self.max_group_size < 2:
             raise LedgerError("the window is 0 days or more, the group size 2 or more")
+        if self.sum_candidates < self.max_group_size:
+            raise LedgerError("sum_candidates is at least the group size")
         if self.absolute_tolerance < 0 or not 0 <= self.relative_tolerance < 1:
             raise LedgerError("tolerances: absolute 0 or more, relative from 0 to below 1")
 
@@ -106,32 +111,59 @@ class Match:
 @dataclass
 class MatchResult:
     recorded: bool  # False: a dry run, nothing written
-    matches: list[Match] = field(default_factory=list)  # made by this pass, in order
+    by_rule: dict[str, int] = field(default_factory=dict)  # matches made by this pass, per rule
+    # Every match proposed, in the order of their lines: listed by a dry run only. A recorded pass
+    # returns its counts; its matches are in statement_matches.
+    matches: list[Match] = field(default_factory=list)
+
+    @property
+    def made(self) -> int:
+        return sum(self.by_rule.values())
 
     def counts(self) -> dict[str, int]:
-        found: dict[str, int] = {}
-        for m in self.matches:
-            found[m.rule] = found.get(m.rule, 0) + 1
-        return found
+        return dict(self.by_rule)
+
+
+# The fixed order of each side (prepare.sql), written for a table's alias.
+_ORDER = {"match_lines": ("day", "closing_date", "sequence_number", "page_number", "line_number", "id"),
+          "match_entries": ("created_at", "id")}
 
 
 def match(db: LedgerDatabase, rules: Optional[Rules] = None, bank_account_ids: Optional[list[uuid.UUID]] = None,
-          dry_run: bool = False, through: Optional[dt.date] = None) -> MatchResult:
+          dry_run: bool = False, through: Optional[dt.date] = None, listed: Optional[bool] = None) -> MatchResult:
     """One matching pass over the lines and entries in no active match (of these bank accounts; all
     when None; lines booked on or before ``through``, all when None). ``dry_run``: what would
-    match, nothing recorded."""
+    match, nothing recorded. ``listed``: return every match proposed (by default, a dry run's)."""
     rules = rules or Rules.configured()
+    listed = dry_run if listed is None else listed
+    timezone = settings.timezone()
     with db.system_context() as conn:
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (LOCK,))
-        conn.execute(render("statements/matching/prepare", bank_accounts=bank_account_ids, through=through,
-                            timezone=settings.timezone(), window=rules.window_days))
-        for rule in rules.order:
-            _apply(conn, rule, rules)
-        rows = conn.execute("SELECT id, bank_account_id, rule, strategy, amount_difference, days_difference,"
-                            " line_ids, entry_ids FROM proposed ORDER BY ord, id").fetchall()
+        # Compiling the plans of a pass costs more than running them.
+        conn.execute("SET LOCAL jit = off")
+        conn.execute(render("statements/matching/prepare", bank_accounts=bank_account_ids, through=through))
+        days = conn.execute("SELECT DISTINCT account_id, currency, day FROM match_lines"
+                            " ORDER BY account_id, currency, day").fetchall()
+        if days:
+            conn.execute(render("statements/matching/prepare_entries", timezone=timezone,
+                                within=_created_within(_windows(days, rules.window_days), timezone)))
+            for rule in rules.order:
+                if rule == "reference":  # reads the transactions: the planner's choice
+                    _apply(conn, rule, rules)
+                    continue
+                # The other rules join the work tables, which have no statistics (ANALYZE would cost
+                # what the matching does): planned blind, a join of them all looks like a few rows
+                # and gets a nested loop. Each is a join of sets: hash joins.
+                conn.execute("SET LOCAL enable_nestloop = off")
+                conn.execute("SET LOCAL enable_mergejoin = off")
+                _apply(conn, rule, rules)
+                conn.execute("RESET enable_nestloop")
+                conn.execute("RESET enable_mergejoin")
+        by_rule = dict(conn.execute("SELECT rule, count(*) FROM proposed GROUP BY rule ORDER BY rule").fetchall())
+        rows = conn.execute(render("statements/matching/proposed")).fetchall() if listed else []
         if not dry_run:
             conn.execute(render("statements/matching/record"))
-    return MatchResult(not dry_run, [Match(*row) for row in rows])
+    return MatchResult(not dry_run, by_rule, [Match(*row) for row in rows])
 
 
 def _apply(conn: psycopg.Connection, rule: str, rules: Rules) -> None:
@@ -139,10 +171,6 @@ def _apply(conn: psycopg.Connection, rule: str, rules: Rules) -> None:
     if rule == "reference":
         conn.execute(render("statements/matching/reference", **placed))
     elif rule == "sum":
-        # Nothing left on one side: no combination can match, and building them is what costs.
-        if not conn.execute("SELECT EXISTS (SELECT FROM match_lines WHERE NOT taken)"
-                            " AND EXISTS (SELECT FROM match_entries WHERE NOT taken)").fetchone()[0]:
-            return
         # Which side is the one (o) and which the many (m): the tables, and how a line and an entry
         # of a combination are named.
         directions = {"one_to_many": ("match_lines", "match_entries", "o", "m", "ARRAY[one_id]", "ids"),
@@ -150,16 +178,49 @@ def _apply(conn: psycopg.Connection, rule: str, rules: Rules) -> None:
         for strategy, (one, many, line, entry, line_ids, entry_ids) in directions.items():
             if strategy in rules.strategies:
                 query = render("statements/matching/sum", one=sql.Identifier(one), many=sql.Identifier(many),
+                               one_order=_order(one, "o"), many_order=_order(many, "m"),
                                pair=sql.SQL(f"({line}.id, {entry}.id)"), line_day=sql.SQL(f"{line}.day"),
                                entry_day=sql.SQL(f"{entry}.day"), line_ids=sql.SQL(line_ids),
-                               entry_ids=sql.SQL(entry_ids), strategy=strategy, **placed)
+                               entry_ids=sql.SQL(entry_ids), strategy=strategy, candidates=rules.sum_candidates,
+                               **placed)
                 _rounds(conn, query)
     elif "one_to_one" in rules.strategies:
         if rule == "tolerance" and rules.absolute_tolerance == 0 and rules.relative_tolerance == 0:
             return  # no tolerance: the same as amount_date, which has run or will
+        if rule == "amount_date":
+            conn.execute(render("statements/matching/same_day"))
         condition = render(f"statements/matching/{rule}", absolute=rules.absolute_tolerance,
                            relative=rules.relative_tolerance, **placed)
-        _rounds(conn, render("statements/matching/one_to_one", condition=condition, rule=rule))
+        _rounds(conn, render("statements/matching/one_to_one", condition=condition, rule=rule,
+                            window=rules.window_days))
+
+
+def _windows(days: list[tuple], window: int) -> list[tuple]:
+    """(account, currency, first, last): the runs of days within ``window`` of a line's day, of
+    each account and currency, from its lines' days (sorted)."""
+    runs: list[list] = []
+    reach = dt.timedelta(days=window)
+    for account, currency, day in sorted(days, key=lambda d: (str(d[0]), str(d[1]), d[2])):
+        if runs and runs[-1][:2] == [account, currency] and day - reach <= runs[-1][3] + dt.timedelta(days=1):
+            runs[-1][3] = day + reach
+        else:
+            runs.append([account, currency, day - reach, day + reach])
+    return [tuple(run) for run in runs]
+
+
+def _created_within(windows: list[tuple], timezone: str) -> sql.Composable:
+    """An entry of the account and currency of one of the runs of days, created on one of its days
+    in the ledger's time zone."""
+    return sql.SQL(" OR ").join(
+        sql.SQL("(e.account_id = {account} AND e.currency = {currency} AND e.created_at >= {first}::timestamp"
+                " AT TIME ZONE {tz} AND e.created_at < {after}::timestamp AT TIME ZONE {tz})").format(
+            account=sql.Literal(account), currency=sql.Literal(currency), first=sql.Literal(first),
+            after=sql.Literal(last + dt.timedelta(days=1)), tz=sql.Literal(timezone))
+        for account, currency, first, last in windows)
+
+
+def _order(table: str, alias: str) -> sql.Composable:
+    return sql.SQL(", ").join(sql.SQL(f"{alias}.{column}") for column in _ORDER[table])
 
 
 def _rounds(conn: psycopg.Connection, query: sql.Composable) -> None:

@@ -2,7 +2,7 @@
 -- active match, should anything but the matcher's lock have let one through.
 WITH matches AS (
     INSERT INTO statement_matches (id, bank_account_id, rule, strategy, amount_difference, days_difference)
-    SELECT id, bank_account_id, rule, strategy, amount_difference, days_difference FROM proposed ORDER BY ord
+    SELECT id, bank_account_id, rule, strategy, amount_difference, days_difference FROM proposed
     RETURNING id
 )
 INSERT INTO statement_match_links (match_id, statement_line_id, entry_id)
