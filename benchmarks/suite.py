@@ -152,6 +152,32 @@ UPDATE accounts SET balance = balance + 13.37
 WHERE id IN (SELECT id FROM accounts ORDER BY code LIMIT {drifted});
 """
 
+# Ledger rows a writer left without their audit rows (triggers off), and nothing else wrong: each
+# transaction deposits 10.00 to a wallet and takes it back, four entries netting to zero per
+# account (the stored balances stay right), so only audit_trail_complete finds them: the
+# transaction and its four entries, five rows each. Wallets are taken in code order.
+UNAUDITED = """
+CREATE TEMP TABLE unaudited ON COMMIT DROP AS
+WITH w AS (
+    SELECT row_number() OVER (ORDER BY a.code) - 1 AS k, a.id, a.currency, c.id AS cash
+    FROM accounts a JOIN accounts c ON c.code = 'CASH-' || a.currency
+    WHERE a.account_type = 'liability'
+), wallet_count AS (
+    SELECT count(*) AS total FROM w
+)
+SELECT gen_random_uuid() AS transaction_id, w.id AS wallet, w.cash, w.currency
+FROM generate_series(0, {transactions} - 1) i JOIN w ON w.k = i % (SELECT total FROM wallet_count);
+
+INSERT INTO transactions (id, transaction_code, description, created_at, posted_at)
+SELECT transaction_id, 'ADJUST', 'benchmark: written without its audit rows', {at}, {at} FROM unaudited;
+INSERT INTO entries (transaction_id, account_id, entry_type, amount, currency, created_at)
+SELECT u.transaction_id, leg.account_id, leg.entry_type, 10.00, u.currency, {at}
+FROM unaudited u
+CROSS JOIN LATERAL (VALUES (u.cash, 'debit'), (u.wallet, 'credit'), (u.wallet, 'debit'), (u.cash, 'credit'))
+    AS leg (account_id, entry_type);
+"""
+UNAUDITED_ROWS_PER_TRANSACTION = 5
+
 # New deposits through the posting path, triggers on, dated within [T0, T0 + 1 day).
 NEW_DEPOSITS = """
 WITH w AS (SELECT row_number() OVER (ORDER BY code) AS k, id, currency FROM accounts WHERE account_type = 'liability')
@@ -228,6 +254,19 @@ def plant_faults(url: str, unbalanced: int = 0, mislabelled: int = 0, overdrawn:
         conn.execute(sql.SQL(FAULT_LEGS).format(
             unbalanced=unbalanced, mislabelled=mislabelled, overdrawn=overdrawn, drifted=drifted, at=sql.Literal(at),
         ))
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE")
+
+
+def plant_unaudited(url: str, rows: int, at: dt.datetime = T0 - DAY / 2) -> None:
+    """``rows`` ledger rows (a multiple of 5: transactions and their entries) written with the
+    triggers off, balanced and with balances unchanged: findings of audit_trail_complete alone."""
+    transactions, rest = divmod(rows, UNAUDITED_ROWS_PER_TRANSACTION)
+    if rest:
+        raise ValueError(f"unaudited rows come {UNAUDITED_ROWS_PER_TRANSACTION} to a transaction, not {rows}")
+    with psycopg.connect(url) as conn:
+        conn.execute("SET LOCAL session_replication_role = replica")
+        conn.execute(sql.SQL(UNAUDITED).format(transactions=transactions, at=sql.Literal(at)))
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("ANALYZE")
 
@@ -316,6 +355,14 @@ class Scratch:
         url = with_session(self.server, name, self.work_mem)
         Runner(url).up()
         return url
+
+    def copy(self, name: str, source: str) -> str:
+        """A copy of the scratch database ``source`` (nobody may be connected to it)."""
+        self.drop(name)
+        with psycopg.connect(self.admin, autocommit=True) as conn:
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(source)))
+        self.names.append(name)
+        return with_session(self.server, name, self.work_mem)
 
     def drop(self, name: str) -> None:
         with psycopg.connect(self.admin, autocommit=True) as conn:
@@ -456,9 +503,13 @@ def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
 
-def arguments(doc: str, entries: str = "1000000,10000000") -> argparse.Namespace:
-    """The options of a benchmark over the suite's ledger (``doc``: its module docstring)."""
+def arguments(doc: str, entries: str = "1000000,10000000",
+              more: Callable[[argparse.ArgumentParser], None] | None = None) -> argparse.Namespace:
+    """The options of a benchmark over the suite's ledger (``doc``: its module docstring), and
+    those ``more`` adds."""
     parser = argparse.ArgumentParser(description=doc.splitlines()[0])
+    if more:
+        more(parser)
     parser.add_argument("--entries", default=entries, help="comma-separated ledger sizes")
     parser.add_argument("--wallets", type=int, default=100_000)
     parser.add_argument("--new-transactions", type=int, default=10_000)
@@ -472,12 +523,12 @@ def arguments(doc: str, entries: str = "1000000,10000000") -> argparse.Namespace
 
 
 def run(doc: str, measure: Callable, report: Callable, once: Callable | None = None,
-        entries: str = "1000000,10000000") -> None:
+        entries: str = "1000000,10000000", more: Callable[[argparse.ArgumentParser], None] | None = None) -> None:
     """A benchmark over the suite's ledger, on one scratch server: its options (``arguments``),
     ``once(scratch, args)`` if given, then ``measure(scratch, entries, args)`` at each --entries
     size; prints ``report(sizes, [once's figures,] args, version)``, a markdown section, and with
     --write replaces that section of the file."""
-    args = arguments(doc, entries)
+    args = arguments(doc, entries, more)
     with Scratch(database_url(), args.work_mem) as scratch:
         first = once(scratch, args) if once else None
         sizes = {n: measure(scratch, n, args) for n in map(int, args.entries.split(","))}

@@ -1,9 +1,13 @@
 """The benchmark suite in small: its builder makes a ledger the engine accepts, and its floor
-(benchmarks/floor.sql) finds exactly what a full run records. No timings here."""
+(benchmarks/floor.sql) finds exactly what a full run records; the rows it writes without their
+audit rows trip the audit trail check alone; the memory benchmark runs end to end. No timings here,
+and no memory figures: at this size they would mean nothing."""
 
+import argparse
 from collections import Counter
 
-from benchmarks.suite import build_ledger, floor, plant_faults
+from benchmarks import findings_memory
+from benchmarks.suite import Scratch, build_ledger, floor, plant_faults, plant_unaudited
 from ledger_pipeline.reconciliation import Scope, reconcile
 
 # What benchmarks/floor.sql answers; the suite's ledger trips none of the other checks.
@@ -43,3 +47,23 @@ def test_the_floor_finds_what_a_full_run_records(ledger_url, ledger):
     assert set(per_check) == set(FLOOR_CHECKS)
     totals = [row for row in found if row[0] == "debits_equal_credits"]
     assert (sum(r[4] for r in totals), sum(r[5] for r in totals)) == (result.row["total_debits"], result.row["total_credits"])
+
+
+def test_rows_written_without_their_audit_rows_trip_the_audit_trail_check_alone(ledger_url, ledger):
+    build_ledger(ledger_url, 2_000, days=30, wallets=40)
+    assert reconcile(ledger, Scope("manual")).status == "passed"
+    plant_unaudited(ledger_url, 100)
+    result = reconcile(ledger, Scope("manual"))
+    assert {name for name, c in result.checks.items() if not c.passed} == {"audit_trail_complete"}
+    assert result.checks["audit_trail_complete"].unexpected_count == 100 == result.row["mismatch_count"]
+
+
+def test_the_findings_memory_benchmark_measures_each_case_with_every_finding_recorded(server_url):
+    args = argparse.Namespace(wallets=40, findings=500)
+    # peak_memory_mb refuses a run that did not record every finding.
+    with Scratch(server_url, "4MB") as scratch:
+        sizes = {2_000: findings_memory.measure(scratch, 2_000, args)}
+    assert set(sizes[2_000]) == {"clean", "unaudited", "unbalanced"}
+    section = findings_memory.report(sizes, args, "x")
+    assert section.startswith(findings_memory.SECTION)
+    assert "500 ledger rows without their audit rows" in section and "500 unbalanced transactions" in section
