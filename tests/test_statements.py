@@ -324,7 +324,7 @@ def test_two_files_restating_one_statement_at_once_import_one(bank, tmp_path):
 def _concurrently(db, paths):
     outcomes = at_once(*[lambda path=path: import_file(db, path) for path in paths], expected=(StatementError,))
     errors = [o for o in outcomes if isinstance(o, StatementError)]
-    return [o for o in outcomes if o not in errors], errors
+    return [o for o in outcomes if not isinstance(o, StatementError)], errors
 
 
 # --- mapping ------------------------------------------------------------------------------------

@@ -65,10 +65,10 @@ def costed_as_hashing(conn: psycopg.Connection):
     then restores the setting."""
     [before] = conn.execute("SELECT current_setting('parallel_tuple_cost')").fetchone()
     conn.execute("SELECT set_config('parallel_tuple_cost', %s, true)", (HASHING_TUPLE_COST,))
-    try:
-        yield
-    finally:
-        conn.execute("SELECT set_config('parallel_tuple_cost', %s, true)", (before,))
+    yield
+    # Not in a finally: after a failed statement the transaction is aborted, the setting goes with
+    # it, and resetting it would raise over the real error.
+    conn.execute("SELECT set_config('parallel_tuple_cost', %s, true)", (before,))
 
 
 def full_query(conn: psycopg.Connection, check: str, run_id) -> sql.Composable:
@@ -138,7 +138,7 @@ class Plan:
     values: dict
     watermark: str  # the reading snapshot's xmin: the next nightly run compares the ledger from here
     head: int  # the newest seal the reading snapshot holds: the next nightly run re-hashes the seals after it
-    ledger_rows: int  # the ledger records compared with their trail
+    ledger_rows: int  # the ledger records compared with their trail (nightly: at most; the slice counted by audit rows)
 
     def query(self, check: str, run_id) -> sql.Composable:
         values = {**self.values, "run_id": run_id}
@@ -170,8 +170,8 @@ def plan(run: psycopg.Connection, reader, anchors: list[Anchor], directory: Path
         values = _nightly_values(run, anchors, directory, slices, slice_, last) | _sealed(reader)
     if full or last is None:
         # Every ledger row is compared.
-        ledger_rows = reader.execute(sql.SQL("SELECT (SELECT count(*) FROM accounts)"
-                                             " + (SELECT count(*) FROM transactions) + (SELECT count(*) FROM entries)"))
+        ledger_rows = reader.execute(sql.SQL("SELECT {}").format(sql.SQL(" + ").join(
+            sql.SQL("(SELECT count(*) FROM {})").format(sql.Identifier(table)) for table in TRAILED)))
         return Plan(full, values, watermark, head, ledger_rows.fetchone()[0])
     # The records written or audited since the last intact verification, found once, here, and
     # passed to the check; the slice's records are found by the check, counted by their audit rows.

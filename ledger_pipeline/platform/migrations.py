@@ -120,7 +120,7 @@ class Runner:
                         "is already applied; give it a version above the newest applied one"
                     )
             for migration in pending:
-                self._run(conn, migration, migration.up, "up")
+                self._run(conn, migration, migration.up, migration.up.read_text())
                 done.append(migration.version)
         return done
 
@@ -138,8 +138,11 @@ class Runner:
                 migration = self.by_version.get(v)
                 if migration is None or migration.down is None:
                     raise MigrationError(f"migration {v} has no down file; nothing was rolled back")
+            # Every down file's restores resolved before any is run: a bad one refuses the whole
+            # rollback rather than stopping it halfway.
+            texts = {v: with_restores(self.by_version[v].down) for v in targets}
             for v in targets:
-                self._run(conn, self.by_version[v], self.by_version[v].down, "down")
+                self._run(conn, self.by_version[v], self.by_version[v].down, texts[v])
         return targets
 
     @contextmanager
@@ -183,11 +186,11 @@ class Runner:
         return applied
 
     @staticmethod
-    def _run(conn: psycopg.Connection, migration: Migration, path: Path, direction: str) -> None:
+    def _run(conn: psycopg.Connection, migration: Migration, path: Path, text: str) -> None:
         try:
             with conn.transaction():
-                conn.execute(path.read_text() if direction == "up" else with_restores(path))
-                if direction == "up":
+                conn.execute(text)
+                if path == migration.up:
                     conn.execute(
                         "INSERT INTO schema_migrations (version, checksum, applied_at) VALUES (%s, %s, now())",
                         (migration.version, migration.checksum),
@@ -203,21 +206,40 @@ class Runner:
 def with_restores(path: Path) -> str:
     """A down file's text, each ``-- restore:`` line replaced by the definition of that function or
     policy in the file it names, made to replace the one in place: a function by ``CREATE OR
-    REPLACE``, a policy by dropping it first."""
+    REPLACE``, a policy by dropping it first. The named file must define it once, and no migration
+    between that one and this must define or alter it again: else the text would not be what was
+    there before this migration."""
+    text = path.read_text()
+    # A near miss (another case, a space too many, no colon) would otherwise pass as a comment.
+    for line in re.findall(r"^--\s*restore(?:\s*:|\s+\w+\s+from\b).*$", text, re.M | re.I):
+        if not _RESTORE.fullmatch(line):
+            raise MigrationError(f"{path.name}: {line!r} is not '-- restore: NAME from NNN_name.up.sql'")
+
     def definition(line: re.Match) -> str:
         name, source = line["name"], path.with_name(line["file"])
         if not source.exists():
             raise MigrationError(f"{path.name}: {line['file']} does not exist")
-        head = re.compile(rf"CREATE\s+(?:OR\s+REPLACE\s+)?(?P<kind>FUNCTION|POLICY)\s+(?:public\.)?{name}"
-                          rf"(?:\s*\(|\s+ON\s+(?P<table>[\w.]+))", re.I)
-        # sqlparse splits at top-level semicolons only, so a function body's own never cuts it.
-        found = [(s, head.match(sqlparse.format(s, strip_comments=True).lstrip()))
-                 for s in sqlparse.split(source.read_text())]
-        found = [(s, m) for s, m in found if m]
+        found = _defining(source, name)
         if len(found) != 1:
-            raise MigrationError(f"{path.name}: {line['file']} defines {name} {len(found)} times, not once")
+            raise MigrationError(f"{path.name}: {source.name} defines {name} {len(found)} times, not once")
         statement, match = found[0]
+        later = [p.name for p in sorted(path.parent.glob("*.up.sql")) if source.name < p.name < path.name
+                 and _defining(p, name, altering=True)]
+        if later:
+            raise MigrationError(f"{path.name}: {name} was changed again after {source.name}, in {', '.join(later)}")
         if match["kind"].upper() == "POLICY":
             return f"DROP POLICY {name} ON {match['table']};\n{statement}"
-        return head.sub(f"CREATE OR REPLACE FUNCTION {name}(", statement, count=1)
-    return _RESTORE.sub(definition, path.read_text())
+        return re.sub(match.re, f"CREATE OR REPLACE FUNCTION {name}(", statement, count=1)
+    return _RESTORE.sub(definition, text)
+
+
+def _defining(path: Path, name: str, altering: bool = False) -> list[tuple[str, re.Match]]:
+    """The statements of ``path`` that create the function or policy ``name`` (or, ``altering``, also
+    alter it), each with its match."""
+    verb = r"(?:CREATE\s+(?:OR\s+REPLACE\s+)?|ALTER\s+)" if altering else r"CREATE\s+(?:OR\s+REPLACE\s+)?"
+    head = re.compile(rf"{verb}(?P<kind>FUNCTION|POLICY)\s+(?:public\.)?{name}(?:\s*\(|\s+ON\s+(?P<table>[\w.]+))",
+                      re.I)
+    # sqlparse splits at top-level semicolons only, so a function body's own never cuts it.
+    statements = sqlparse.split(path.read_text())
+    found = [(s, head.match(sqlparse.format(s, strip_comments=True).lstrip())) for s in statements]
+    return [(s, m) for s, m in found if m]

@@ -4,7 +4,7 @@
 -- group size; a key both sides hold several times is left to the amount rules, and so is a group
 -- of entries that lines of two bank accounts claim. The amounts may differ: the difference is
 -- recorded with the match (and reported by statement_lines_matched). One statement, no rounds.
--- The entries' transactions are read through migration 020's index of those with a reference.
+-- The entries' transactions are read through migration 019's index of those with a reference.
 WITH referenced AS (
     SELECT e.id, e.account_id, e.currency, e.amount, e.day, e.created_at, t.metadata ->> 'external_reference' AS reference
     FROM match_entries e
