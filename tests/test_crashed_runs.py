@@ -139,11 +139,16 @@ def test_a_run_the_code_server_could_not_start_in_time_is_retried_and_completes_
         assert client.get_run_status(hourly).value == "QUEUED"
 
         # The code server stops answering (as on a machine too loaded to serve it): once the held
-        # run ends, the daemon dequeues the hourly check and its StartRun call waits unanswered.
+        # run ends, the daemon dequeues the hourly check and its StartRun call waits unanswered. It
+        # is stopped only once the held run has recorded its reconciliation, which leaves the run a
+        # few seconds to end: a code server that misses its heartbeats for 30 s shuts itself down
+        # (Dagster's own watchdog), a different failure from the one this test makes.
         code_server = code_server_of(instance, held)
+        blocker.rollback()
+        wait_for(lambda: (reconciliation_of(ledger_url, held) or ("",))[0] == "passed", 120,
+                 "the held run to record its reconciliation")
         code_server.suspend()
         try:
-            blocker.rollback()
             status = wait_for(lambda: (s := client.get_run_status(hourly)).value in ("FAILURE", "SUCCESS") and s,
                               120, "run monitoring to fail the hourly check's start")
         finally:
