@@ -197,10 +197,10 @@ def _apply(conn: psycopg.Connection, rule: str, rules: Rules) -> None:
 
 def _windows(days: list[tuple], window: int) -> list[tuple]:
     """(account, currency, first, last): the runs of days within ``window`` of a line's day, of
-    each account and currency, from its lines' days (sorted)."""
+    each account and currency, from its lines' days, sorted by account, currency and day."""
     runs: list[list] = []
     reach = dt.timedelta(days=window)
-    for account, currency, day in sorted(days, key=lambda d: (str(d[0]), str(d[1]), d[2])):
+    for account, currency, day in days:
         if runs and runs[-1][:2] == [account, currency] and day - reach <= runs[-1][3] + dt.timedelta(days=1):
             runs[-1][3] = day + reach
         else:
