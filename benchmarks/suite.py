@@ -405,6 +405,7 @@ def measure_size(scratch: Scratch, entries: int, args) -> dict[str, float]:
         m |= side_by_side(args.repeat, floor=lambda: floor(url), full=lambda: passed(reconcile(db, LEDGER_RUN)),
                           full_audit=lambda: passed(reconcile(db, Scope("manual"), anchors=[])),
                           audit=lambda: passed(reconcile(db, AUDIT_RUN, anchors=[])))
+        log(f"side by side: {figures(m)}")
         log(f"posting {args.new_transactions:,} transactions")
         post_new_deposits(db, args.new_transactions)
         # One each, the first after the postings: a repeat would find the new entries checked.
@@ -415,6 +416,7 @@ def measure_size(scratch: Scratch, entries: int, args) -> dict[str, float]:
                    for d in reversed(range(args.backfill_days))]
         m["full_beside_backfill"] = seconds(lambda: passed(reconcile(db, LEDGER_RUN)))
         m["backfill"] = seconds(lambda: all_passed(reconcile_windows(db, "backfill", windows)))
+        log(f"after the postings: {figures(m)}")
     finally:
         db.close()
     log("peak memory")
@@ -497,6 +499,11 @@ def write_section(path: Path, section: str) -> None:
     pattern = re.compile(rf"^{re.escape(heading)}$.*?(?=^## |\Z)", re.S | re.M)
     text = pattern.sub(lambda _: section + "\n", text, count=1) if pattern.search(text) else text.rstrip() + "\n\n" + section
     path.write_text(text)
+
+
+def figures(m: dict[str, float]) -> str:
+    # The suite reports at its end; these lines keep what a long size measured if it is stopped.
+    return ", ".join(f"{k} {v:.2f}" for k, v in m.items())
 
 
 def log(message: str) -> None:
