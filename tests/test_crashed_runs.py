@@ -7,6 +7,8 @@ dagster.yaml with run monitoring polling every second.
 - A run whose start the code server could not serve in time: run monitoring fails it for the start
   timeout, run retries launch it again, and the retry completes; neither attempt is alerted or
   escalated, since nothing was found.
+- A code server frozen for longer than Dagster's heartbeat allows (30 s by default), with a run
+  waiting to start: once it resumes, it starts the run, and serves every run after it.
 """
 
 import signal
@@ -30,6 +32,8 @@ from ledger_pipeline.defs.reconciliation.sensors import ESCALATED_FROM_TAG
 from ledger_pipeline.defs.run_launcher import _worker
 from ledger_pipeline.ledger.demo import write_demo_data
 from ledger_pipeline.platform import dev
+
+FROZEN_SECONDS = 45
 
 
 @contextmanager
@@ -171,6 +175,39 @@ def test_a_run_the_code_server_could_not_start_in_time_is_retried_and_completes_
         assert receiver.about(hourly) == [] and receiver.about(retry.run_id) == []
         assert instance.get_runs(dg.RunsFilter(tags={ESCALATED_FROM_TAG: hourly})) == []
         assert instance.get_runs(dg.RunsFilter(tags={ESCALATED_FROM_TAG: retry.run_id})) == []
+
+
+def test_a_code_server_frozen_past_its_heartbeat_starts_the_waiting_run_once_it_resumes(
+    ledger, ledger_url, databases, tmp_path, monkeypatch
+):
+    write_demo_data(ledger, 50, users=2, days=2, seed=5)
+
+    def configure(config):
+        config["concurrency"]["runs"]["max_concurrent_runs"] = 1  # the hourly check queues behind the held run
+
+    with pipeline(ledger_url, databases, tmp_path, monkeypatch, configure) as (client, instance, receiver), \
+            psycopg.connect(ledger_url) as blocker:
+        held = held_full_run(client, ledger_url, blocker)
+        hourly = client.submit_job_execution("hourly_balance_check_job")
+        code_server = code_server_of(instance, held)
+        blocker.rollback()
+        wait_for(lambda: (reconciliation_of(ledger_url, held) or ("",))[0] == "passed", 120,
+                 "the held run to record its reconciliation")
+        # Frozen while the daemon dequeues the hourly check, and past Dagster's heartbeat TTL: a
+        # code server that shut itself down for it would leave the location in error (dev.py).
+        code_server.suspend()
+        try:
+            time.sleep(FROZEN_SECONDS)
+        finally:
+            code_server.resume()
+        wait_for(lambda: client.get_run_status(hourly).value in ("SUCCESS", "FAILURE"), 300, "the hourly check")
+        assert client.get_run_status(hourly).value == "SUCCESS"
+        assert reconciliation_of(ledger_url, hourly)[0] == "passed"
+        assert code_server.is_running()
+        following = client.submit_job_execution("hourly_balance_check_job")
+        wait_for(lambda: client.get_run_status(following).value in ("SUCCESS", "FAILURE"), 180, "the next run")
+        assert client.get_run_status(following).value == "SUCCESS"
+        assert receiver.about(hourly) == []
 
 
 def sensor_ticks_since(instance: dg.DagsterInstance, sensor: str, since: float) -> int:

@@ -23,6 +23,15 @@ DAGSTER = str(Path(sys.executable).parent / "dagster")
 DG = str(Path(sys.executable).parent / "dg")
 WORKSPACE = settings.PROJECT_DIR / "workspace.yaml"
 INSTANCE_CONFIG = settings.PROJECT_DIR / "deploy" / "local" / "dagster.yaml"
+# `dg dev`'s code server (`dagster code-server start`) runs the definitions in a child (`dagster api
+# grpc`) that shuts itself down once it has gone 30 s (Dagster's default) without its parent's
+# heartbeat, and nothing starts it again: the location stays in error, and every run dequeued
+# meanwhile fails at its start, with no step run and no retry ("Tried to start a run on a server
+# after telling it to shut down", then "Failed to retry run"). A child starved of the CPU on a
+# loaded machine, or frozen in a test, does it (tests/test_crashed_runs.py). The heartbeat is
+# there to end an orphaned child; the supervisor already stops every process of the session, so
+# the child may wait much longer.
+CODE_SERVER_HEARTBEAT_TTL_SECONDS = 3600
 
 
 def dagster_url(ledger_url: str) -> str:
@@ -50,6 +59,7 @@ def dagster_env(ledger_url: str) -> dict[str, str]:
     if not env.get("DAGSTER_PG_URL"):
         env["DAGSTER_PG_URL"] = dagster_url(ledger_url)
     env["DAGSTER_HOME"] = str(dagster_home())
+    env.setdefault("DAGSTER_GRPC_PROXY_HEARTBEAT_TTL_SECONDS", str(CODE_SERVER_HEARTBEAT_TTL_SECONDS))
     return env
 
 
