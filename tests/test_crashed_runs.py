@@ -14,6 +14,7 @@ dagster.yaml with run monitoring polling every second.
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 
 import dagster as dg
@@ -82,6 +83,27 @@ def held_full_run(client: DagsterGraphQLClient, ledger_url: str, blocker: psycop
     return run_id
 
 
+@contextmanager
+def frozen_as_the_hourly_check_starts(client: DagsterGraphQLClient, instance: dg.DagsterInstance, ledger_url: str,
+                                      blocker: psycopg.Connection) -> Iterator[str]:
+    """An hourly check queued behind a held full run (one run at a time), and the code server
+    frozen, as on a machine too loaded to serve it, from the moment the held run has recorded its
+    reconciliation: the daemon dequeues the hourly check and its StartRun call waits unanswered.
+    Yields the hourly check's run id; resumes the code server on exit."""
+    held = held_full_run(client, ledger_url, blocker)
+    hourly = client.submit_job_execution("hourly_balance_check_job")
+    assert client.get_run_status(hourly).value == "QUEUED"
+    code_server = code_server_of(instance, held)
+    blocker.rollback()
+    wait_for(lambda: (reconciliation_of(ledger_url, held) or ("",))[0] == "passed", 120,
+             "the held run to record its reconciliation")
+    code_server.suspend()
+    try:
+        yield hourly
+    finally:
+        code_server.resume()
+
+
 def test_a_killed_run_is_failed_by_run_monitoring_closed_by_the_next_run_and_alerted_once(
     ledger, ledger_url, databases, tmp_path, monkeypatch
 ):
@@ -138,25 +160,9 @@ def test_a_run_the_code_server_could_not_start_in_time_is_retried_and_completes_
 
     with pipeline(ledger_url, databases, tmp_path, monkeypatch, configure) as (client, instance, receiver), \
             psycopg.connect(ledger_url) as blocker:
-        held = held_full_run(client, ledger_url, blocker)
-        hourly = client.submit_job_execution("hourly_balance_check_job")
-        assert client.get_run_status(hourly).value == "QUEUED"
-
-        # The code server stops answering (as on a machine too loaded to serve it): once the held
-        # run ends, the daemon dequeues the hourly check and its StartRun call waits unanswered. It
-        # is stopped only once the held run has recorded its reconciliation, which leaves the run a
-        # few seconds to end: a code server that misses its heartbeats for 30 s shuts itself down
-        # (Dagster's own watchdog), a different failure from the one this test makes.
-        code_server = code_server_of(instance, held)
-        blocker.rollback()
-        wait_for(lambda: (reconciliation_of(ledger_url, held) or ("",))[0] == "passed", 120,
-                 "the held run to record its reconciliation")
-        code_server.suspend()
-        try:
+        with frozen_as_the_hourly_check_starts(client, instance, ledger_url, blocker) as hourly:
             status = wait_for(lambda: (s := client.get_run_status(hourly)).value in ("FAILURE", "SUCCESS") and s,
                               120, "run monitoring to fail the hourly check's start")
-        finally:
-            code_server.resume()
         assert status.value == "FAILURE"
         [failure] = instance.get_records_for_run(hourly, of_type=dg.DagsterEventType.RUN_FAILURE).records
         assert "timed out due to taking longer than 10 seconds to start" in failure.event_log_entry.message
@@ -187,23 +193,13 @@ def test_a_code_server_frozen_past_its_heartbeat_starts_the_waiting_run_once_it_
 
     with pipeline(ledger_url, databases, tmp_path, monkeypatch, configure) as (client, instance, receiver), \
             psycopg.connect(ledger_url) as blocker:
-        held = held_full_run(client, ledger_url, blocker)
-        hourly = client.submit_job_execution("hourly_balance_check_job")
-        code_server = code_server_of(instance, held)
-        blocker.rollback()
-        wait_for(lambda: (reconciliation_of(ledger_url, held) or ("",))[0] == "passed", 120,
-                 "the held run to record its reconciliation")
-        # Frozen while the daemon dequeues the hourly check, and past Dagster's heartbeat TTL: a
-        # code server that shut itself down for it would leave the location in error (dev.py).
-        code_server.suspend()
-        try:
+        # Past Dagster's heartbeat TTL: a code server that shut itself down for it would leave the
+        # location in error (dev.py).
+        with frozen_as_the_hourly_check_starts(client, instance, ledger_url, blocker) as hourly:
             time.sleep(FROZEN_SECONDS)
-        finally:
-            code_server.resume()
         wait_for(lambda: client.get_run_status(hourly).value in ("SUCCESS", "FAILURE"), 300, "the hourly check")
         assert client.get_run_status(hourly).value == "SUCCESS"
         assert reconciliation_of(ledger_url, hourly)[0] == "passed"
-        assert code_server.is_running()
         following = client.submit_job_execution("hourly_balance_check_job")
         wait_for(lambda: client.get_run_status(following).value in ("SUCCESS", "FAILURE"), 180, "the next run")
         assert client.get_run_status(following).value == "SUCCESS"
