@@ -16,7 +16,6 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 from typing import Optional
 
@@ -57,24 +56,45 @@ def _local(tag) -> str:
     return tag.rsplit("}", 1)[-1] if isinstance(tag, str) else ""  # entities left unresolved have no name
 
 
-@cache
-def _path(names: tuple[str, ...]) -> str:
-    return "/".join(f"{{*}}{name}" for name in names)
+class _Fields:
+    """An element's descendants by their path of local names (``("Refs", "EndToEndId")``), in
+    document order, whatever their namespace, found in one walk: the reader asks each entry for
+    some twenty paths, and lxml's ``find`` with a namespace wildcard for each made reading a file
+    1.2 times slower."""
+
+    __slots__ = ("element", "_found", "_leave")
+
+    def __init__(self, element: etree._Element, leave: tuple[str, ...] = ()):
+        """``leave``: children found but not walked (an entry's transaction details, walked each on its own)."""
+        self.element, self._leave = element, leave
+        self._found: dict[tuple[str, ...], list[etree._Element]] = {}
+        self._walk(element, ())
+
+    def _walk(self, element: etree._Element, path: tuple[str, ...]) -> None:
+        for child in element:
+            tag = child.tag
+            if isinstance(tag, str):  # not an entity left unresolved
+                name = tag[tag.rfind("}") + 1:]
+                below = (*path, name)
+                self._found.setdefault(below, []).append(child)
+                if name not in self._leave:
+                    self._walk(child, below)
+
+    def find(self, *names: str) -> Optional[etree._Element]:
+        found = self._found.get(names)
+        return found[0] if found else None
+
+    def text(self, *names: str) -> Optional[str]:
+        found = self.find(*names)
+        text = found.text.strip() if found is not None and found.text else ""
+        return text or None
+
+    def all(self, *names: str) -> list[etree._Element]:
+        return self._found.get(names, [])
 
 
-def _find(element: etree._Element, *names: str) -> Optional[etree._Element]:
-    """The first descendant along local names, whatever their namespace."""
-    return element.find(_path(names))
-
-
-def _text(element: etree._Element, *names: str) -> Optional[str]:
-    found = element.find(_path(names))
-    text = found.text.strip() if found is not None and found.text else ""
-    return text or None
-
-
-def _all(element: etree._Element, name: str) -> list[etree._Element]:
-    return element.findall(_path((name,)))
+def _children(element: etree._Element, name: str) -> list[etree._Element]:
+    return [child for child in element if _local(child.tag) == name]
 
 
 @dataclass
@@ -138,24 +158,25 @@ class _Reader:
         if name in ("Id", "ElctrncSeqNb", "LglSeqNb"):
             st[name] = (element.text or "").strip(), path
         elif name == "StmtPgntn":
-            st["PgNb"] = _text(element, "PgNb"), f"{path}/PgNb"
+            st["PgNb"] = _Fields(element).text("PgNb"), f"{path}/PgNb"
         elif name == "Acct":
-            st["account"] = _text(element, "Id", "IBAN") or _text(element, "Id", "Othr", "Id"), f"{path}/Id"
-            st["currency"] = _text(element, "Ccy"), f"{path}/Ccy"
+            account = _Fields(element)
+            st["account"] = account.text("Id", "IBAN") or account.text("Id", "Othr", "Id"), f"{path}/Id"
+            st["currency"] = account.text("Ccy"), f"{path}/Ccy"
         elif name == "Bal":
-            st["balances"].append(self._balance(element, path))
+            st["balances"].append(self._balance(_Fields(element), path))
         elif name == "Ntry":
-            yield from self._entry(element, path)
+            yield from self._entry(_Fields(element, leave=("NtryDtls",)), path)
 
-    def _balance(self, element: etree._Element, path: str) -> Optional[_Balance]:
-        code = _text(element, "Tp", "CdOrPrtry", "Cd")
+    def _balance(self, element: _Fields, path: str) -> Optional[_Balance]:
+        code = element.text("Tp", "CdOrPrtry", "Cd")
         if code not in OPENING + (CLOSING,):
             return None
         ccy, value = self._signed(element, path)
         return _Balance(code, value, ccy, self._date(element, "Dt", path, required=True), path)
 
-    def _signed(self, element: etree._Element, path: str, ccy: Optional[str] = None) -> tuple[str, Decimal]:
-        amt = _find(element, "Amt")
+    def _signed(self, element: _Fields, path: str, ccy: Optional[str] = None) -> tuple[str, Decimal]:
+        amt = element.find("Amt")
         if amt is None:
             raise StatementError(path, "no amount (Amt)")
         code = currency(amt.get("Ccy"), f"{path}/Amt/@Ccy")
@@ -165,15 +186,14 @@ class _Reader:
         if text.startswith("-"):
             raise StatementError(f"{path}/Amt", f"not an amount: {text!r} (the sign is CdtDbtInd's)")
         value = amount(text, code, f"{path}/Amt")
-        indicator = _text(element, "CdtDbtInd")
+        indicator = element.text("CdtDbtInd")
         if indicator not in SIGNS:
             raise StatementError(f"{path}/CdtDbtInd", f"expected CRDT or DBIT, got {indicator!r}")
         return code, value * SIGNS[indicator]
 
     @staticmethod
-    def _date(element: etree._Element, name: str, path: str, required: bool = False):
-        holder = _find(element, name)
-        text = None if holder is None else (_text(holder, "Dt") or _text(holder, "DtTm"))
+    def _date(element: _Fields, name: str, path: str, required: bool = False):
+        text = element.text(name, "Dt") or element.text(name, "DtTm")
         if text is None:
             if required:
                 raise StatementError(f"{path}/{name}", "no date (Dt or DtTm)")
@@ -217,9 +237,9 @@ class _Reader:
             raise StatementError(path, f"not a number: {text!r}")
         return int(text)
 
-    def _entry(self, element: etree._Element, path: str) -> Iterator[Line | Skipped]:
+    def _entry(self, element: _Fields, path: str) -> Iterator[Line | Skipped]:
         header = self.statement["header"]
-        status = _text(element, "Sts", "Cd") or _text(element, "Sts")
+        status = element.text("Sts", "Cd") or element.text("Sts")
         if status is None:
             raise StatementError(f"{path}/Sts", "the entry has no status")
         if status != "BOOK":
@@ -228,48 +248,48 @@ class _Reader:
         _, signed = self._signed(element, path, header.currency)
         booked = self._date(element, "BookgDt", path, required=True)
         value_date = self._date(element, "ValDt", path)
-        reference = _text(element, "AcctSvcrRef") or _text(element, "NtryRef")
+        reference = element.text("AcctSvcrRef") or element.text("NtryRef")
         code = _bank_code(element)
-        entry_info = _text(element, "AddtlNtryInf")
-        details = [(tx, f"{path}/NtryDtls[{i}]/TxDtls[{j}]")
-                   for i, dtls in enumerate(_all(element, "NtryDtls"), 1)
-                   for j, tx in enumerate(_all(dtls, "TxDtls"), 1)]
+        entry_info = element.text("AddtlNtryInf")
+        details = [(_Fields(tx), f"{path}/NtryDtls[{i}]/TxDtls[{j}]")
+                   for i, dtls in enumerate(element.all("NtryDtls"), 1)
+                   for j, tx in enumerate(_children(dtls, "TxDtls"), 1)]
         parts = [self._transaction(tx, tx_path, header.currency, signed) for tx, tx_path in details]
         if len(parts) > 1 and all(p["amount"] is not None for p in parts) and sum(p["amount"] for p in parts) == signed:
             for part, (tx, tx_path) in zip(parts, details):
                 yield self._line(tx_path, booked, value_date, part["amount"], header.currency,
-                                 part["reference"] or reference, part, entry_info, code, tx)
+                                 part["reference"] or reference, part, entry_info, code, tx.element)
         else:
             part = parts[0] if len(parts) == 1 else {}
             yield self._line(path, booked, value_date, signed, header.currency,
-                             reference or part.get("reference"), part, entry_info, code, element)
+                             reference or part.get("reference"), part, entry_info, code, element.element)
 
-    def _transaction(self, tx: etree._Element, path: str, ccy: str, entry_amount: Decimal) -> dict:
-        amt_holder = tx if _find(tx, "Amt") is not None else _find(tx, "AmtDtls", "TxAmt")
+    def _transaction(self, tx: _Fields, path: str, ccy: str, entry_amount: Decimal) -> dict:
+        amt = tx.find("Amt")
+        if amt is None:
+            amt = tx.find("AmtDtls", "TxAmt", "Amt")
         value = None
-        if amt_holder is not None and (_find(amt_holder, "Amt").get("Ccy") or "").upper() == ccy:
-            text = (_find(amt_holder, "Amt").text or "").strip()
+        if amt is not None and (amt.get("Ccy") or "").upper() == ccy:
+            text = (amt.text or "").strip()
             value = amount(text, ccy, f"{path}/Amt")
             if text.startswith("-"):
                 raise StatementError(f"{path}/Amt", f"not an amount: {text!r} (the sign is CdtDbtInd's)")
-            indicator = _text(tx, "CdtDbtInd")
+            indicator = tx.text("CdtDbtInd")
             if indicator is not None and indicator not in SIGNS:
                 raise StatementError(f"{path}/CdtDbtInd", f"expected CRDT or DBIT, got {indicator!r}")
             value *= SIGNS[indicator] if indicator else (1 if entry_amount >= 0 else -1)
         credit = (value if value is not None else entry_amount) >= 0
         party, account = ("Dbtr", "DbtrAcct") if credit else ("Cdtr", "CdtrAcct")
-        end_to_end = _text(tx, "Refs", "EndToEndId")
-        remittance = _find(tx, "RmtInf")
-        unstructured = " ".join(u.text.strip() for u in _all(remittance, "Ustrd") if u.text) if remittance is not None else ""
+        end_to_end = tx.text("Refs", "EndToEndId")
+        unstructured = " ".join(u.text.strip() for u in tx.all("RmtInf", "Ustrd") if u.text)
         return {
             "amount": value,
-            "reference": _text(tx, "Refs", "AcctSvcrRef"),
+            "reference": tx.text("Refs", "AcctSvcrRef"),
             "end_to_end_id": None if end_to_end == "NOTPROVIDED" else end_to_end,
-            "counterparty": _text(tx, "RltdPties", party, "Nm") or _text(tx, "RltdPties", party, "Pty", "Nm"),
-            "counterparty_account": (_text(tx, "RltdPties", account, "Id", "IBAN")
-                                     or _text(tx, "RltdPties", account, "Id", "Othr", "Id")),
-            "description": (unstructured or (_text(remittance, "Strd", "CdtrRefInf", "Ref") if remittance is not None else None)
-                            or _text(tx, "AddtlTxInf")),
+            "counterparty": tx.text("RltdPties", party, "Nm") or tx.text("RltdPties", party, "Pty", "Nm"),
+            "counterparty_account": (tx.text("RltdPties", account, "Id", "IBAN")
+                                     or tx.text("RltdPties", account, "Id", "Othr", "Id")),
+            "description": unstructured or tx.text("RmtInf", "Strd", "CdtrRefInf", "Ref") or tx.text("AddtlTxInf"),
         }
 
     def _line(self, path, booked, value_date, signed, ccy, reference, part, entry_info, code, element) -> Line:
@@ -283,9 +303,8 @@ class _Reader:
             raw=etree.tostring(element, encoding="unicode", with_tail=False))
 
 
-def _bank_code(entry: etree._Element) -> Optional[str]:
-    domain = _find(entry, "BkTxCd", "Domn")
-    if domain is not None:
-        parts = [_text(domain, "Cd"), _text(domain, "Fmly", "Cd"), _text(domain, "Fmly", "SubFmlyCd")]
+def _bank_code(entry: _Fields) -> Optional[str]:
+    if entry.find("BkTxCd", "Domn") is not None:
+        parts = [entry.text("BkTxCd", "Domn", *names) for names in (("Cd",), ("Fmly", "Cd"), ("Fmly", "SubFmlyCd"))]
         return "-".join(p for p in parts if p) or None
-    return _text(entry, "BkTxCd", "Prtry", "Cd")
+    return entry.text("BkTxCd", "Prtry", "Cd")
