@@ -11,13 +11,12 @@ from pathlib import Path
 
 @dataclass
 class Entry:
+    """One booked entry of 2026-03-02, from or to DE89370400440532013000, for "Invoice 42"."""
+
     amount: Decimal  # signed: a credit positive
-    booked: str = "2026-03-02"
     reference: str = "BANKREF-1"
     end_to_end_id: str = "E2E-1"
     party: str = "ACME GmbH"
-    party_iban: str = "DE89370400440532013000"
-    remittance: str = "Invoice 42"
     status: str = "BOOK"
 
 
@@ -52,13 +51,13 @@ def _entry(e: Entry, version: int, currency: str) -> str:
     status = f"<Sts><Cd>{e.status}</Cd></Sts>" if version >= 7 else f"<Sts>{e.status}</Sts>"
     tx_amount = (_amount(e.amount, currency) if version >= 3
                  else f'<AmtDtls><TxAmt><Amt Ccy="{currency}">{abs(e.amount)}</Amt></TxAmt></AmtDtls>')
-    return (f"<Ntry>{_amount(e.amount, currency)}{status}<BookgDt><Dt>{e.booked}</Dt></BookgDt>"
-            f"<ValDt><Dt>{e.booked}</Dt></ValDt><AcctSvcrRef>{e.reference}</AcctSvcrRef>"
+    return (f"<Ntry>{_amount(e.amount, currency)}{status}<BookgDt><Dt>2026-03-02</Dt></BookgDt>"
+            f"<ValDt><Dt>2026-03-02</Dt></ValDt><AcctSvcrRef>{e.reference}</AcctSvcrRef>"
             f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>{'RCDT' if credit else 'ICDT'}</Cd>"
             f"<SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>"
             f"<NtryDtls><TxDtls><Refs><EndToEndId>{e.end_to_end_id}</EndToEndId></Refs>{tx_amount}"
-            f"<RltdPties><{party}>{name}</{party}><{account}><Id><IBAN>{e.party_iban}</IBAN></Id></{account}>"
-            f"</RltdPties><RmtInf><Ustrd>{e.remittance}</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>")
+            f"<RltdPties><{party}>{name}</{party}><{account}><Id><IBAN>DE89370400440532013000</IBAN></Id></{account}>"
+            f"</RltdPties><RmtInf><Ustrd>Invoice 42</Ustrd></RmtInf></TxDtls></NtryDtls></Ntry>")
 
 
 def camt053(version: int = 8, statements: tuple = (), prolog: str = "") -> str:
