@@ -29,8 +29,9 @@ INSTANCE_CONFIG = settings.PROJECT_DIR / "deploy" / "local" / "dagster.yaml"
 # meanwhile fails at its start, with no step run and no retry ("Tried to start a run on a server
 # after telling it to shut down", then "Failed to retry run"). A child starved of the CPU on a
 # loaded machine, or frozen in a test, does it (tests/test_crashed_runs.py). The heartbeat is
-# there to end an orphaned child; the supervisor already stops every process of the session, so
-# the child may wait much longer.
+# there to end an orphaned child; the supervisor already stops every process of the session, and
+# a code server that stops cleanly stops its child, so only a child whose parent was killed
+# outright lingers, for at most the hour.
 CODE_SERVER_HEARTBEAT_TTL_SECONDS = 3600
 
 
