@@ -11,9 +11,10 @@ from pathlib import Path
 
 @dataclass
 class Entry:
-    """One booked entry of 2026-03-02, from or to DE89370400440532013000, for "Invoice 42"."""
+    """One booked entry, from or to DE89370400440532013000, for "Invoice 42"."""
 
     amount: Decimal  # signed: a credit positive
+    booked: str = "2026-03-02"
     reference: str = "BANKREF-1"
     end_to_end_id: str = "E2E-1"
     party: str = "ACME GmbH"
@@ -51,8 +52,8 @@ def _entry(e: Entry, version: int, currency: str) -> str:
     status = f"<Sts><Cd>{e.status}</Cd></Sts>" if version >= 7 else f"<Sts>{e.status}</Sts>"
     tx_amount = (_amount(e.amount, currency) if version >= 3
                  else f'<AmtDtls><TxAmt><Amt Ccy="{currency}">{abs(e.amount)}</Amt></TxAmt></AmtDtls>')
-    return (f"<Ntry>{_amount(e.amount, currency)}{status}<BookgDt><Dt>2026-03-02</Dt></BookgDt>"
-            f"<ValDt><Dt>2026-03-02</Dt></ValDt><AcctSvcrRef>{e.reference}</AcctSvcrRef>"
+    return (f"<Ntry>{_amount(e.amount, currency)}{status}<BookgDt><Dt>{e.booked}</Dt></BookgDt>"
+            f"<ValDt><Dt>{e.booked}</Dt></ValDt><AcctSvcrRef>{e.reference}</AcctSvcrRef>"
             f"<BkTxCd><Domn><Cd>PMNT</Cd><Fmly><Cd>{'RCDT' if credit else 'ICDT'}</Cd>"
             f"<SubFmlyCd>ESCT</SubFmlyCd></Fmly></Domn></BkTxCd>"
             f"<NtryDtls><TxDtls><Refs><EndToEndId>{e.end_to_end_id}</EndToEndId></Refs>{tx_amount}"

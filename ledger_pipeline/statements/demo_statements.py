@@ -131,11 +131,13 @@ def write_demo_statements(db: LedgerDatabase, demo: DemoLedger, inbox: Optional[
     first, second = _statements(usd, usd_account, "USD", f"{demo.suffix[:4]}", yesterday)
     unique = [e for e in usd if sum(1 for o in usd if o.amount == e.amount) == 1]
     grace_limit = yesterday - dt.timedelta(days=settings.match_grace_days())
-    missing = _pick((e for e in unique if e.day <= min(first.closing_date, grace_limit)),
-                    "a USD entry older than the grace window")
-    lag = _pick((e for e in unique
-                 if e is not missing and e.day + dt.timedelta(days=WINDOW_DAYS) <= first.closing_date),
+    # The lag first: any entry it may be, the missing one may be too (not the other way round), so
+    # the missing one still has a choice; picked the other way, a ledger with one early unique
+    # entry failed, depending on the hour the demo was written.
+    lag = _pick((e for e in unique if e.day + dt.timedelta(days=WINDOW_DAYS) <= first.closing_date),
                 "a USD entry two days before its statement's closing")
+    missing = _pick((e for e in unique if e is not lag and e.day <= min(first.closing_date, grace_limit)),
+                    "a USD entry older than the grace window")
     for statement in (first, second):
         for e in usd:
             if statement.opening_date < e.day <= statement.closing_date and e is not missing:
