@@ -131,10 +131,11 @@ def write_demo_statements(db: LedgerDatabase, demo: DemoLedger, inbox: Optional[
     first, second = _statements(usd, usd_account, "USD", f"{demo.suffix[:4]}", yesterday)
     unique = [e for e in usd if sum(1 for o in usd if o.amount == e.amount) == 1]
     grace_limit = yesterday - dt.timedelta(days=settings.match_grace_days())
-    # The lag first: any entry it may be, the missing one may be too (not the other way round), so
-    # the missing one still has a choice; picked the other way, a ledger with one early unique
-    # entry failed, depending on the hour the demo was written.
-    lag = _pick((e for e in unique if e.day + dt.timedelta(days=WINDOW_DAYS) <= first.closing_date),
+    # The lagging entry's line, two days on, stays in its entry's statement, either one: the first
+    # statement alone left it only the demo's first day, which at some hours holds a few minutes of
+    # entries and no amount of its own.
+    lag = _pick((e for e in unique if any(s.opening_date < e.day and e.day + dt.timedelta(days=WINDOW_DAYS)
+                                          <= s.closing_date for s in (first, second))),
                 "a USD entry two days before its statement's closing")
     missing = _pick((e for e in unique if e is not lag and e.day <= min(first.closing_date, grace_limit)),
                     "a USD entry older than the grace window")
