@@ -63,7 +63,8 @@ def write_demo_data(
 ) -> DemoLedger:
     """Writes house accounts, ``users`` customers with a USD and an EUR wallet each, an EUR/USD
     rate for every day, and ``transactions`` deposits, transfers, fees (some with VAT),
-    conversions between a user's wallets and withdrawals spread over the last ``days`` days.
+    conversions between a user's wallets and withdrawals spread over the ``days`` whole days before
+    today and today so far.
 
     Wallets are liabilities and never go below zero; every posting goes through post_transaction
     (conversions and taxed fees through their helpers, which use it). The same ``seed`` writes the
@@ -74,8 +75,11 @@ def write_demo_data(
         raise LedgerError("demo data needs transactions >= 0, at least 2 users and at least 1 day")
     rng = random.Random(seed)
     suffix = uuid.UUID(int=rng.getrandbits(128)).hex[:8]
+    zone = zoneinfo.ZoneInfo(settings.timezone())
     now = dt.datetime.now(dt.timezone.utc)
-    start = now - dt.timedelta(days=days)
+    # From a midnight in the ledger's time zone: whole days, whatever the hour the demo is written
+    # (its bank statements need cash entries on days before today, from the first).
+    start = dt.datetime.combine(now.astimezone(zone).date() - dt.timedelta(days=days), dt.time(), zone)
     user_ids = [uuid.UUID(int=rng.getrandbits(128), version=4) for _ in range(users)]
 
     demo = DemoLedger(user_ids, {}, transactions, suffix)
@@ -102,7 +106,6 @@ def write_demo_data(
                                         (TAXED_FEES[cur],)).fetchone()[0]
             demo.accounts[f"VAT-PAYABLE-{jurisdiction}-{cur}"] = tax.vat_payable_account(conn, jurisdiction, cur)
 
-    zone = zoneinfo.ZoneInfo(settings.timezone())
     first_day, last_day = start.astimezone(zone).date(), now.astimezone(zone).date()
     eur_usd = {}  # the day's EUR/USD rate, a gentle random walk
     rate = Decimal("1.0850")
