@@ -72,9 +72,7 @@ class _Fields:
 
     def _walk(self, element: etree._Element, path: tuple[str, ...]) -> None:
         for child in element:
-            tag = child.tag
-            if isinstance(tag, str):  # not an entity left unresolved
-                name = tag[tag.rfind("}") + 1:]
+            if name := _local(child.tag):
                 below = (*path, name)
                 self._found.setdefault(below, []).append(child)
                 if name not in self._leave:
@@ -304,7 +302,8 @@ class _Reader:
 
 
 def _bank_code(entry: _Fields) -> Optional[str]:
-    if entry.find("BkTxCd", "Domn") is not None:
-        parts = [entry.text("BkTxCd", "Domn", *names) for names in (("Cd",), ("Fmly", "Cd"), ("Fmly", "SubFmlyCd"))]
+    domain = ("BkTxCd", "Domn")
+    if entry.find(*domain) is not None:
+        parts = [entry.text(*domain, "Cd"), entry.text(*domain, "Fmly", "Cd"), entry.text(*domain, "Fmly", "SubFmlyCd")]
         return "-".join(p for p in parts if p) or None
     return entry.text("BkTxCd", "Prtry", "Cd")
