@@ -26,7 +26,7 @@ from dagster._core.scheduler.instigation import TickStatus
 from dagster._core.storage.tags import PARENT_RUN_ID_TAG, WILL_RETRY_TAG
 from dagster_graphql import DagsterGraphQLClient
 from test_cli import CLI
-from test_end_to_end import answering, free_port, pipeline_env, wait_for
+from test_end_to_end import answering, finished, free_port, pipeline_env, wait_for
 from test_shutdown import reconciliation_of, waiting_on_a_lock
 
 from ledger_pipeline.defs.reconciliation.sensors import ESCALATED_FROM_TAG
@@ -135,8 +135,7 @@ def test_a_killed_run_is_failed_by_run_monitoring_closed_by_the_next_run_and_ale
         blocker.rollback()
         # The next full reconciliation gets the pool's one slot, and closes the abandoned row.
         following = client.submit_job_execution("full_reconciliation_job")
-        wait_for(lambda: client.get_run_status(following).value in ("SUCCESS", "FAILURE"), 180, "the next run")
-        assert client.get_run_status(following).value == "SUCCESS"
+        assert wait_for(lambda: finished(client, following), 180, "the next run").value == "SUCCESS"
         status, error = reconciliation_of(ledger_url, killed)
         assert status == "error" and error.startswith("abandoned"), error
         assert reconciliation_of(ledger_url, following)[0] == "passed"
@@ -161,8 +160,7 @@ def test_a_run_the_code_server_could_not_start_in_time_is_retried_and_completes_
     with pipeline(ledger_url, databases, tmp_path, monkeypatch, configure) as (client, instance, receiver), \
             psycopg.connect(ledger_url) as blocker:
         with frozen_as_the_hourly_check_starts(client, instance, ledger_url, blocker) as hourly:
-            status = wait_for(lambda: (s := client.get_run_status(hourly)).value in ("FAILURE", "SUCCESS") and s,
-                              120, "run monitoring to fail the hourly check's start")
+            status = wait_for(lambda: finished(client, hourly), 120, "run monitoring to fail the hourly check's start")
         assert status.value == "FAILURE"
         [failure] = instance.get_records_for_run(hourly, of_type=dg.DagsterEventType.RUN_FAILURE).records
         assert "timed out due to taking longer than 10 seconds to start" in failure.event_log_entry.message
@@ -171,8 +169,7 @@ def test_a_run_the_code_server_could_not_start_in_time_is_retried_and_completes_
 
         [retry] = wait_for(lambda: instance.get_runs(dg.RunsFilter(tags={PARENT_RUN_ID_TAG: hourly})), 180,
                            "run retries to launch the hourly check again")
-        wait_for(lambda: client.get_run_status(retry.run_id).value in ("SUCCESS", "FAILURE"), 180, "the retry")
-        assert client.get_run_status(retry.run_id).value == "SUCCESS"
+        assert wait_for(lambda: finished(client, retry.run_id), 180, "the retry").value == "SUCCESS"
         assert reconciliation_of(ledger_url, retry.run_id)[0] == "passed"
 
         settled = time.time()
@@ -197,12 +194,10 @@ def test_a_code_server_frozen_past_its_heartbeat_starts_the_waiting_run_once_it_
         # location in error (dev.py).
         with frozen_as_the_hourly_check_starts(client, instance, ledger_url, blocker) as hourly:
             time.sleep(FROZEN_SECONDS)
-        wait_for(lambda: client.get_run_status(hourly).value in ("SUCCESS", "FAILURE"), 300, "the hourly check")
-        assert client.get_run_status(hourly).value == "SUCCESS"
+        assert wait_for(lambda: finished(client, hourly), 300, "the hourly check").value == "SUCCESS"
         assert reconciliation_of(ledger_url, hourly)[0] == "passed"
         following = client.submit_job_execution("hourly_balance_check_job")
-        wait_for(lambda: client.get_run_status(following).value in ("SUCCESS", "FAILURE"), 180, "the next run")
-        assert client.get_run_status(following).value == "SUCCESS"
+        assert wait_for(lambda: finished(client, following), 180, "the next run").value == "SUCCESS"
         assert receiver.about(hourly) == []
 
 
