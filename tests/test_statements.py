@@ -253,32 +253,38 @@ def test_bad_camt053_input_is_refused_naming_the_element(bank, tmp_path, name, t
     assert counts(bank) == (0, 0, 0)
 
 
-# The text formats, each a file to spoil one field of: SWIFT MT940 and a Stripe export.
-STA, CSV = ("bad.sta", MT940), ("balance.csv", stripe_export())
-
-
-@pytest.mark.parametrize("file, old, new, where, problem", [
-    (STA, "C250,00NTRF", "C25O,00NTRF", "line 6", ":61: '2603020302C25O,00NTRFE2E-1//BANKREF-1' is not value date,"),
-    (STA, "2603020302D100", "2602300230D100", "line 9", "not a date: '260230'"),
-    (STA, ":60F:C260301EUR1000,00", ":60F:C260301EUR10x0,00", "line 5", ":60F: 'C260301EUR10x0,00' is not D/C,"),
-    (STA, ":60F:C260301EUR", ":60F:C260301EUX", "line 5", "unknown currency 'EUX'"),
-    (STA, ":62F:C260302EUR", ":62F:C260302USD", "line 11", "the closing balance is in USD, the opening balance in EUR"),
-    (STA, "C250,00NTRF", "C250,001NTRF", "line 6", "amount 250.001 is finer than EUR's minor unit (0.01)"),
-    (STA, ":62F:C260302EUR1150,00", ":64:C260302EUR1150,00", "line 2", "the statement has no closing (:62F:) balance"),
-    (CSV, "100.00,3.20,96.80", "1OO.00,3.20,96.80", "line 2: gross", "not an amount: '1OO.00'"),
-    (CSV, "100.00,3.20,96.80", "100.00,3.20,96.70", "line 2", "gross 100.00 less fee 3.20 is not net 96.70"),
-    (CSV, "2026-03-02 08:00:00", "2026-13-02 08:00:00", "line 4: created", "not a date: '2026-13-02 08:00:00'"),
-    (CSV, ",eur,", ",eux,", "line 4: currency", "unknown currency 'eux'"),
-    (CSV, "-70.00,0.00,-70.00", "-70.005,0.00,-70.005", "line 5: gross", "amount -70.005 is finer than USD's"),
-])
-def test_bad_mt940_and_stripe_input_is_refused_naming_the_line(bank, tmp_path, file, old, new, where, problem):
-    name, text = file
+def _spoiled(bank, tmp_path, name: str, text: str, old: str, new: str) -> str:
+    """The refusal of ``text`` with ``old`` spoilt to ``new``: a text file, so one field of it."""
     assert old in text
     path = write(tmp_path, name, text.replace(old, new))
     with pytest.raises(StatementError) as refused:
         import_file(bank, path)
-    assert str(refused.value).startswith(f"{path}: {where}: {problem}")
     assert counts(bank) == (0, 0, 0)
+    return str(refused.value).removeprefix(f"{path}: ")
+
+
+@pytest.mark.parametrize("old, new, line, problem", [
+    ("C250,00NTRF", "C25O,00NTRF", 6, ":61: '2603020302C25O,00NTRFE2E-1//BANKREF-1' is not value date,"),
+    ("2603020302D100", "2602300230D100", 9, "not a date: '260230'"),
+    (":60F:C260301EUR1000,00", ":60F:C260301EUR10x0,00", 5, ":60F: 'C260301EUR10x0,00' is not D/C,"),
+    (":60F:C260301EUR", ":60F:C260301EUX", 5, "unknown currency 'EUX'"),
+    (":62F:C260302EUR", ":62F:C260302USD", 11, "the closing balance is in USD, the opening balance in EUR"),
+    ("C250,00NTRF", "C250,001NTRF", 6, "amount 250.001 is finer than EUR's minor unit (0.01)"),
+    (":62F:C260302EUR1150,00", ":64:C260302EUR1150,00", 2, "the statement has no closing (:62F:) balance"),
+])
+def test_bad_mt940_input_is_refused_naming_the_line(bank, tmp_path, old, new, line, problem):
+    assert _spoiled(bank, tmp_path, "bad.sta", MT940, old, new).startswith(f"line {line}: {problem}")
+
+
+@pytest.mark.parametrize("old, new, where, problem", [
+    ("100.00,3.20,96.80", "1OO.00,3.20,96.80", "line 2: gross", "not an amount: '1OO.00'"),
+    ("100.00,3.20,96.80", "100.00,3.20,96.70", "line 2", "gross 100.00 less fee 3.20 is not net 96.70"),
+    ("2026-03-02 08:00:00", "2026-13-02 08:00:00", "line 4: created", "not a date: '2026-13-02 08:00:00'"),
+    (",eur,", ",eux,", "line 4: currency", "unknown currency 'eux'"),
+    ("-70.00,0.00,-70.00", "-70.005,0.00,-70.005", "line 5: gross", "amount -70.005 is finer than USD's"),
+])
+def test_bad_stripe_input_is_refused_naming_the_line_and_column(bank, tmp_path, old, new, where, problem):
+    assert _spoiled(bank, tmp_path, "balance.csv", stripe_export(), old, new).startswith(f"{where}: {problem}")
 
 
 def test_stripe_balances_are_derived_from_the_previous_statement(bank, tmp_path):
