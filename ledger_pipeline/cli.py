@@ -195,7 +195,8 @@ def cmd_statements_reconcile(args, db: LedgerDatabase) -> int:
         return 0
     if not args.json:
         print(f"matching: {result.matching.made} new matches"
-              + "".join(f", {n} by {rule}" for rule, n in result.matching.counts().items()))
+              + "".join(f", {n} by {rule}" for rule, n in result.matching.counts().items())
+              + f" ({result.matching.lines_read} unmatched lines tried)")
     show_run(db, result.run.run_id, args.json)
     return EXIT_CODES[result.run.status]
 

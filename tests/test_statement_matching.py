@@ -324,6 +324,53 @@ def test_unmatch_is_audited_and_the_rules_leave_the_pair_apart(bank, ledger_url)
     assert tampered.checks["audit_trail_complete"].unexpected_count == 1
 
 
+# --- a pass retries what changed since the last one -------------------------------------------------
+
+def test_a_line_left_unmatched_is_retried_only_when_something_near_its_day_changes(bank):
+    bank.post("10", "2026-03-02")
+    bank.statement([("10", "2026-03-02"), ("25", "2026-03-02"), ("40", "2026-03-20")], closing_date="2026-03-20")
+    first = match(bank.db)
+    assert (first.made, first.lines_read) == (1, 3)
+    assert match(bank.db).lines_read == 1  # the 25, near the match the first pass made
+    assert (match(bank.db).lines_read, match(bank.db, dry_run=True).lines_read) == (0, 0)
+    arrived = bank.post("25", "2026-03-03")  # within the window of the 25, not of the 40
+    later = match(bank.db)
+    assert (later.made, later.lines_read) == (1, 1)
+    assert arrived in {e for _, _, _, entries, _, _ in bank.active() for e in entries}
+
+
+def test_a_statement_arriving_late_is_matched_against_entries_already_there(bank):
+    waiting = bank.post("5", "2026-03-02")
+    bank.statement([("7", "2026-03-10")], sequence=2, opening_date="2026-03-09", closing_date="2026-03-10")
+    assert match(bank.db).made == 0
+    [late] = bank.statement([("5", "2026-03-02")], sequence=1)
+    assert bank.active() == []
+    assert match(bank.db).lines_read == 1
+    assert pairs(bank.active()) == {((late,), (waiting,))}
+
+
+def test_a_pass_up_to_a_later_day_reads_the_lines_past_the_last_ones(bank):
+    entry = bank.post("8", "2026-03-04")
+    [line] = bank.statement([("8", "2026-03-04")])
+    assert match(bank.db, through=dt.date(2026, 3, 2)).lines_read == 0
+    assert match(bank.db, through=dt.date(2026, 3, 5)).made == 1
+    assert pairs(bank.active()) == {((line,), (entry,))}
+    match(bank.db, through=dt.date(2026, 3, 3))  # a backfill's day: what it did not reach stays to retry
+    with bank.db.system_context() as conn:
+        assert conn.execute("SELECT through FROM statement_match_passes").fetchall() == [(dt.date(2026, 3, 5),)]
+
+
+def test_a_manual_match_or_other_rules_retry_the_lines_near_it(bank):
+    entry = bank.post("90", "2026-03-10")
+    [line, left] = bank.statement([("100", "2026-03-02"), ("3", "2026-03-04")])
+    assert match(bank.db).lines_read == 2
+    match_manual(bank.db, line, [entry], "fee deducted by the bank")
+    assert match(bank.db).lines_read == 1  # the 3, within twice the window of the manual match's day
+    assert match(bank.db).lines_read == 0
+    assert match(bank.db, Rules(window_days=1)).lines_read == 1  # other rules: every line again
+    assert left not in {k for _, _, lines, _, _, _ in bank.active() for k in lines}
+
+
 def test_matches_are_system_work_only(bank, app_ledger):
     with pytest.raises(psycopg.errors.InsufficientPrivilege):
         with app_ledger.user_context(uuid.uuid4()) as conn:

@@ -85,4 +85,5 @@ def reconcile_external(db: LedgerDatabase, account_code: Optional[str] = None, d
 
 def _matching_summary(matched: matching.MatchResult, rules: matching.Rules, account_code: Optional[str]) -> dict:
     return {"account": account_code, "new_matches": matched.made, "by_rule": matched.counts(),
+            "lines_tried": matched.lines_read,
             "rules": {k: str(v) if not isinstance(v, (int, tuple)) else v for k, v in asdict(rules).items()}}

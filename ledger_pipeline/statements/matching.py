@@ -11,9 +11,16 @@ The rules run in their configured order, each over what the rules before it left
                entry by several lines), up to the group size, among its sum_candidates nearest
 Passes hold one advisory lock, so two runs at once match one after the other, the second over what
 the first left; the partial unique indexes of migration 018 hold the rule even without it.
+A pass retries a line left unmatched only when something near its day changed since the bank
+account's last pass (sql/statements/matching/changed_days.sql), the last pass's own matches
+included: the rules give what they gave then otherwise, and a day's run would grow with the
+backlog of lines no rule matches. Near is twice the window: every member of a group is within the
+window of its one side, and so is whatever changed the group's chances (an arrival, an undone
+match, a candidate taken).
 """
 
 import datetime as dt
+import hashlib
 import tomllib
 import uuid
 from dataclasses import dataclass, field, fields
@@ -27,7 +34,7 @@ from psycopg import sql
 from ..platform import settings
 from ..platform.db import LedgerDatabase
 from ..platform.errors import LedgerError
-from ..platform.sql_files import render
+from ..platform.sql_files import render, text
 
 RULES = ("reference", "amount_date", "tolerance", "sum")
 STRATEGIES = ("one_to_one", "one_to_many", "many_to_one")
@@ -115,6 +122,7 @@ class MatchResult:
     # Every match proposed, in the order of their lines: listed by a dry run only. A recorded pass
     # returns its counts; its matches are in statement_matches.
     matches: list[Match] = field(default_factory=list)
+    lines_read: int = 0  # the lines in no active match the pass tried: all, or those near a change
 
     @property
     def made(self) -> int:
@@ -141,7 +149,19 @@ def match(db: LedgerDatabase, rules: Optional[Rules] = None, bank_account_ids: O
         conn.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", (LOCK,))
         # Compiling the plans of a pass costs more than running them.
         conn.execute("SET LOCAL jit = off")
-        conn.execute(render("statements/matching/prepare", bank_accounts=bank_account_ids, through=through))
+        [watermark] = conn.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())").fetchone()
+        accounts = [_Account(*row, rules, timezone) for row in conn.execute(
+            render("statements/matching/bases", bank_accounts=bank_account_ids))]
+        within = [_lines_within(conn, account, through) for account in accounts]
+        if all(part is None for part in within):
+            # Every line is read: the links of the matched ones are hashed, not probed a line at a
+            # time, nor looped over while the table is still empty.
+            conn.execute("SET LOCAL enable_nestloop = off")
+        conn.execute(render("statements/matching/prepare", through=through, lines_within=sql.SQL(" OR ").join(
+            part or sql.SQL("b.id = {}").format(sql.Literal(account.id)) for account, part in zip(accounts, within))
+            if accounts else sql.SQL("false")))
+        conn.execute("RESET enable_nestloop")
+        lines_read = conn.execute("SELECT count(*) FROM match_lines").fetchone()[0]
         days = conn.execute("SELECT DISTINCT account_id, currency, day FROM match_lines"
                             " ORDER BY account_id, currency, day").fetchall()
         if days:
@@ -163,7 +183,61 @@ def match(db: LedgerDatabase, rules: Optional[Rules] = None, bank_account_ids: O
         rows = conn.execute(render("statements/matching/proposed")).fetchall() if listed else []
         if not dry_run:
             conn.execute(render("statements/matching/record"))
-    return MatchResult(not dry_run, by_rule, [Match(*row) for row in rows])
+            conn.cursor().executemany(sql.SQL(text("statements/matching/record_pass")), [
+                {"bank_account": a.id, "watermark": watermark, "through": through,
+                 "fingerprint": a.fingerprint} for a in accounts if a.extended_by(through)])
+    return MatchResult(not dry_run, by_rule, [Match(*row) for row in rows], lines_read=lines_read)
+
+
+@dataclass(frozen=True)
+class _Account:
+    """A bank account a pass matches, with what its last recorded pass saw (None: no such pass)."""
+
+    id: uuid.UUID
+    account_id: uuid.UUID
+    currency: str
+    watermark: Optional[str]
+    through: Optional[dt.date]
+    last_fingerprint: Optional[str]
+    rules: Rules
+    timezone: str
+
+    @property
+    def fingerprint(self) -> str:
+        """What the rules' answers depend on besides the rows: the rules, the mirrored ledger
+        account and the time zone that makes an entry's day."""
+        described = repr((self.rules, str(self.account_id), self.currency, self.timezone))
+        return hashlib.sha256(described.encode()).hexdigest()
+
+    @property
+    def incremental(self) -> bool:
+        """Whether a pass may retry only what changed: its last pass matched as this one will."""
+        return self.watermark is not None and self.last_fingerprint == self.fingerprint
+
+    def extended_by(self, through: Optional[dt.date]) -> bool:
+        """Whether a pass up to ``through`` saw at least the lines the last pass saw, so that it can
+        stand for it: one that stops earlier (a backfill's day) leaves what changed after its day
+        to the next pass."""
+        if not self.incremental or through is None:
+            return True
+        return self.through is not None and through >= self.through
+
+
+def _lines_within(conn: psycopg.Connection, account: _Account, through: Optional[dt.date]) -> Optional[sql.Composable]:
+    """The lines of ``account`` a pass reads, as a condition: None for every one (no last pass to
+    go by), else those within twice the window of a day that changed since its last pass."""
+    if not account.incremental:
+        return None
+    days = conn.execute(render(
+        "statements/matching/changed_days", timezone=account.timezone, watermark=account.watermark,
+        account=account.account_id, currency=account.currency, bank_account=account.id,
+        since_day=account.through, through=through)).fetchall()
+    runs = _windows([(account.id, account.currency, day) for (day,) in days], 2 * account.rules.window_days)
+    if not runs:
+        return sql.SQL("false")
+    return sql.SQL("({})").format(sql.SQL(" OR ").join(
+        sql.SQL("(b.id = {} AND l.booking_date BETWEEN {} AND {})").format(
+            sql.Literal(account.id), sql.Literal(first), sql.Literal(last)) for _, _, first, last in runs))
 
 
 def _apply(conn: psycopg.Connection, rule: str, rules: Rules) -> None:

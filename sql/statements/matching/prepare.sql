@@ -1,7 +1,7 @@
 -- The work of one matching pass, dropped at its commit:
---   match_lines    the statement lines in no active match, of the bank accounts matched (all when
---                  the array is NULL), in the bank account's currency, booked on or before the last
---                  day matched (all when NULL)
+--   match_lines    the statement lines in no active match, of the bank accounts matched, in the
+--                  bank account's currency, booked on or before the last day matched (all when
+--                  NULL)
 --   undone_pairs   a line and an entry a person unmatched: never paired again by a rule
 --   proposed       the matches this pass makes
 -- Each rule deletes from match_lines and match_entries (prepare_entries.sql) what it matched, so
@@ -11,9 +11,8 @@
 -- order among the lines of its amount and day: the amount_date rule pairs the k-th line of a day
 -- and amount with the k-th entry (same_day.sql) by a join, instead of ranking every candidate.
 -- No global numbering and no ANALYZE: both cost as much as the matching they would serve.
--- Lines are read whole (those of the accounts and days): the links of the matched ones are
--- hashed, not probed a line at a time, nor looped over while the table is still empty.
-SET LOCAL enable_nestloop = off;
+-- {lines_within}: each bank account's lines, every one or those of the days near a change since
+-- its last pass (matching.py), as literals.
 CREATE TEMP TABLE match_lines ON COMMIT DROP AS
 SELECT l.id, b.id AS bank_account_id, b.account_id, l.currency, l.amount, l.booking_date AS day,
        s.closing_date, s.sequence_number, s.page_number, l.line_number, l.end_to_end_id, l.bank_reference,
@@ -22,11 +21,10 @@ SELECT l.id, b.id AS bank_account_id, b.account_id, l.currency, l.amount, l.book
 FROM statement_lines l
 JOIN statements s ON s.id = l.statement_id
 JOIN bank_accounts b ON b.id = s.bank_account_id
-WHERE ({bank_accounts}::uuid[] IS NULL OR b.id = ANY ({bank_accounts}::uuid[]))
+WHERE ({lines_within})
   AND l.currency = b.currency
   AND ({through}::date IS NULL OR l.booking_date <= {through}::date)
   AND NOT EXISTS (SELECT FROM statement_match_links k WHERE k.statement_line_id = l.id AND k.active);
-RESET enable_nestloop;
 
 CREATE TEMP TABLE undone_pairs ON COMMIT DROP AS
 SELECT DISTINCT l.statement_line_id AS line_id, e.entry_id
