@@ -360,6 +360,16 @@ def test_a_pass_up_to_a_later_day_reads_the_lines_past_the_last_ones(bank):
         assert conn.execute("SELECT through FROM statement_match_passes").fetchall() == [(dt.date(2026, 3, 5),)]
 
 
+def test_an_undone_match_frees_its_line_for_another_entry_on_the_next_pass(bank):
+    first = bank.post("10", "2026-03-02T09:00")
+    second = bank.post("10", "2026-03-02T15:00")
+    [line] = bank.statement([("10", "2026-03-02")])
+    [made] = match(bank.db, listed=True).matches
+    assert made.entry_ids == [first] and match(bank.db).made == 0
+    unmatch(bank.db, made.id, "the later payment was this one")
+    assert (match(bank.db).made, pairs(bank.active())) == (1, {((line,), (second,))})
+
+
 def test_a_manual_match_or_other_rules_retry_the_lines_near_it(bank):
     entry = bank.post("90", "2026-03-10")
     [line, left] = bank.statement([("100", "2026-03-02"), ("3", "2026-03-04")])
