@@ -20,7 +20,7 @@ def test_setup_migrates_loads_demo_data_once_and_shows_status(empty_db_url, tmp_
     inbox = {"LEDGER_STATEMENTS_INBOX": str(tmp_path / "inbox")}
     first = run("setup", "--transactions", "400", url=empty_db_url, env_extra=inbox)
     assert first.returncode == 0, first.stderr
-    assert "migrations applied now: 001, 002, 006, 007, 008, 009, 010, 011, 012, 013, 014, 015, 016, 017, 018, 019, 020" in first.stdout
+    assert "migrations applied now: 001, 002, 006, 007, 008, 009, 010, 011, 012, 013, 014, 015, 016, 017, 018, 019, 020, 021" in first.stdout
     assert "the ledger was empty: wrote 400 demo transactions" in first.stdout
     # The demo bank's statements, for the inbox sensor: camt.053 of the EUR account, MT940 of the USD one.
     assert [p.suffix for p in sorted((tmp_path / "inbox").iterdir())] == [".xml", ".mt940"]
@@ -31,9 +31,9 @@ def test_setup_migrates_loads_demo_data_once_and_shows_status(empty_db_url, tmp_
 
 
 def test_migrate_up_down_status(empty_db_url):
-    assert run("migrate", "up", url=empty_db_url).stdout.strip() == "applied: 001, 002, 006, 007, 008, 009, 010, 011, 012, 013, 014, 015, 016, 017, 018, 019, 020"
+    assert run("migrate", "up", url=empty_db_url).stdout.strip() == "applied: 001, 002, 006, 007, 008, 009, 010, 011, 012, 013, 014, 015, 016, 017, 018, 019, 020, 021"
     assert run("migrate", "up", url=empty_db_url).stdout.strip() == "nothing to apply: the schema is up to date"
-    assert run("migrate", "down", "006", url=empty_db_url).stdout.strip() == "rolled back: 020, 019, 018, 017, 016, 015, 014, 013, 012, 011, 010, 009, 008, 007, 006"
+    assert run("migrate", "down", "006", url=empty_db_url).stdout.strip() == "rolled back: 021, 020, 019, 018, 017, 016, 015, 014, 013, 012, 011, 010, 009, 008, 007, 006"
     status = run("migrate", "status", url=empty_db_url).stdout
     assert "006      production_security      pending" in status
 

@@ -7,7 +7,7 @@ from conftest import add_account, at_once
 
 from ledger_pipeline.platform.migrations import MIGRATIONS_DIR, MigrationError, Runner
 
-ALL = ["001", "002", "006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020"]
+ALL = ["001", "002", "006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020", "021"]
 
 
 def table_exists(url: str, name: str) -> bool:
@@ -28,7 +28,7 @@ def test_up_status_down_up_again(empty_db_url, template_db):
     assert [(r["version"], r["state"]) for r in runner.status()] == [(v, "applied") for v in ALL]
     assert table_exists(empty_db_url, "audit_log")
 
-    assert runner.down("006") == ["020", "019", "018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008", "007", "006"]
+    assert runner.down("006") == ["021", "020", "019", "018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008", "007", "006"]
     assert recorded(empty_db_url) == ["001", "002"]
     assert not table_exists(empty_db_url, "audit_log")
     assert not table_exists(empty_db_url, "reconciliation_runs")
@@ -43,7 +43,7 @@ def test_up_status_down_up_again(empty_db_url, template_db):
     with psycopg.connect(empty_db_url) as conn:  # logins granted the roles keep them
         assert conn.execute("SELECT pg_has_role('ledger_test_app', 'ledger_app', 'MEMBER')").fetchone()[0]
 
-    assert runner.up() == ["006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020"]
+    assert runner.up() == ["006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020", "021"]
     assert runner.up() == []
     assert recorded(empty_db_url) == ALL
 
@@ -74,7 +74,7 @@ def test_008_down_restores_006s_definitions(empty_db_url, databases, tmp_path):
     runner = Runner(empty_db_url)
     runner.up()
     assert definitions_008_changes(empty_db_url) != definitions_008_changes(before_008)
-    assert runner.down("008") == ["020", "019", "018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008"]
+    assert runner.down("008") == ["021", "020", "019", "018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008"]
     assert definitions_008_changes(empty_db_url) == definitions_008_changes(before_008)
 
 
@@ -106,7 +106,7 @@ def test_010_down_restores_009s_audit_log_with_its_rows(empty_db_url, databases,
         assert conn.execute("SELECT * FROM audit_log ORDER BY seq").fetchall() == rows
         add_account(conn, "B", "asset")
         assert conn.execute("SELECT min(seq) FROM audit_log WHERE seq > %s", (last,)).fetchone()[0] == last + 1
-    assert runner.up() == ["010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020"]
+    assert runner.up() == ["010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020", "021"]
 
 
 @pytest.mark.parametrize("restore, refusal", [
@@ -131,9 +131,9 @@ def test_a_restore_that_would_not_put_back_what_was_there_refuses_the_whole_roll
 def test_down_rolls_back_newer_versions_first(empty_db_url):
     runner = Runner(empty_db_url)
     runner.up()
-    assert runner.down("002") == ["020", "019", "018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008", "007", "006", "002"]
+    assert runner.down("002") == ["021", "020", "019", "018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008", "007", "006", "002"]
     assert recorded(empty_db_url) == ["001"]
-    assert runner.up() == ["002", "006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020"]
+    assert runner.up() == ["002", "006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020", "021"]
 
 
 def test_edited_applied_file_is_refused(empty_db_url, tmp_path):
@@ -181,13 +181,13 @@ def test_unknown_version_and_nothing_to_roll_back(empty_db_url):
 def test_checkpoints_roll_back_to_the_schema_before_them(empty_db_url):
     runner = Runner(empty_db_url)
     runner.up()
-    assert runner.down("007") == ["020", "019", "018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008", "007"]
+    assert runner.down("007") == ["021", "020", "019", "018", "017", "016", "015", "014", "013", "012", "011", "010", "009", "008", "007"]
     with psycopg.connect(empty_db_url) as conn:
         columns = {c for (c,) in conn.execute("SELECT column_name FROM information_schema.columns"
                                               " WHERE table_name IN ('entries', 'reconciliation_runs')")}
     assert not {"arrival_xid", "snapshot"} & columns
     assert not table_exists(empty_db_url, "reconciliation_checkpoints")
-    assert runner.up() == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020"]
+    assert runner.up() == ["007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020", "021"]
 
 
 def test_two_runners_at_once_apply_each_migration_once(empty_db_url):
@@ -207,37 +207,37 @@ def test_adopts_the_seed_tools_schema_migrations(empty_db_url):
             " SELECT to_char(n, 'FM000'), now() FROM generate_series(1, 5) n"
         )
     runner = Runner(empty_db_url)
-    assert runner.up() == ["006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020"]
+    assert runner.up() == ["006", "007", "008", "009", "010", "011", "012", "013", "014", "015", "016", "017", "018", "019", "020", "021"]
     states = {r["version"]: r["state"] for r in runner.status()}
     assert states == {"001": "adopted", "002": "adopted", "003": "adopted", "004": "adopted",
                       "005": "adopted", "006": "applied", "007": "applied",
                       "008": "applied", "009": "applied", "010": "applied", "011": "applied", "012": "applied", "013": "applied", "014": "applied", "015": "applied", "016": "applied",
-                      "017": "applied", "018": "applied", "019": "applied", "020": "applied"}
+                      "017": "applied", "018": "applied", "019": "applied", "020": "applied", "021": "applied"}
     assert table_exists(empty_db_url, "audit_log")
 
 
 def test_replica_position_columns_roll_back(empty_db_url):
     runner = Runner(empty_db_url)
     runner.up()
-    assert runner.down("013") == ["020", "019", "018", "017", "016", "015", "014", "013"]
+    assert runner.down("013") == ["021", "020", "019", "018", "017", "016", "015", "014", "013"]
     with psycopg.connect(empty_db_url) as conn:
         columns = {c for (c,) in conn.execute("SELECT column_name FROM information_schema.columns"
                                               " WHERE table_name = 'reconciliation_runs'")}
     assert not {c for c in columns if c.startswith("replica_")}
-    assert runner.up() == ["013", "014", "015", "016", "017", "018", "019", "020"]
+    assert runner.up() == ["013", "014", "015", "016", "017", "018", "019", "020", "021"]
 
 
 def test_statements_roll_back_to_the_audit_write_before_them(empty_db_url):
     runner = Runner(empty_db_url)
     runner.up()
-    assert runner.down("016") == ["020", "019", "018", "017", "016"]
+    assert runner.down("016") == ["021", "020", "019", "018", "017", "016"]
     for table in ("bank_accounts", "statement_files", "statements", "statement_lines"):
         assert not table_exists(empty_db_url, table)
     with psycopg.connect(empty_db_url) as conn:
         definition = conn.execute("SELECT pg_get_functiondef('audit_write'::regproc)").fetchone()[0]
         assert "statement" not in definition
         assert conn.execute("SELECT to_regproc('audit_statements')").fetchone() == (None,)
-    assert runner.up() == ["016", "017", "018", "019", "020"]
+    assert runner.up() == ["016", "017", "018", "019", "020", "021"]
 
 
 def test_statement_matches_roll_back_to_016s_audit_write_and_run_types(empty_db_url):
@@ -245,7 +245,7 @@ def test_statement_matches_roll_back_to_016s_audit_write_and_run_types(empty_db_
     runner.up()
     with psycopg.connect(empty_db_url) as conn:
         with_matches = conn.execute("SELECT pg_get_functiondef('audit_write'::regproc)").fetchone()[0]
-    assert runner.down("018") == ["020", "019", "018"]
+    assert runner.down("018") == ["021", "020", "019", "018"]
     assert not table_exists(empty_db_url, "statement_matches")
     assert not table_exists(empty_db_url, "statement_match_links")
     with psycopg.connect(empty_db_url) as conn:
@@ -254,6 +254,6 @@ def test_statement_matches_roll_back_to_016s_audit_write_and_run_types(empty_db_
         check = conn.execute("SELECT pg_get_constraintdef(oid) FROM pg_constraint"
                              " WHERE conname = 'reconciliation_runs_run_type_check'").fetchone()[0]
         assert "external" not in check
-    assert runner.up() == ["018", "019", "020"]
+    assert runner.up() == ["018", "019", "020", "021"]
     with psycopg.connect(empty_db_url) as conn:
         assert conn.execute("SELECT pg_get_functiondef('audit_write'::regproc)").fetchone()[0] == with_matches

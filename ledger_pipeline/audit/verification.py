@@ -173,10 +173,12 @@ def plan(run: psycopg.Connection, reader, anchors: list[Anchor], directory: Path
         ledger_rows = reader.execute(sql.SQL("SELECT {}").format(sql.SQL(" + ").join(
             sql.SQL("(SELECT count(*) FROM {})").format(sql.Identifier(table)) for table in TRAILED)))
         return Plan(full, values, watermark, head, ledger_rows.fetchone()[0])
-    # The records written or audited since the last intact verification, found once, here, and
-    # passed to the check; the slice's records are found by the check, counted by their audit rows.
+    # The records that arrived or were audited since the last intact verification, and those the
+    # last verification found wrong, found once, here, and passed to the check; the slice's records
+    # are found by the check, counted by their audit rows.
     written = reader.execute(render("audit/nightly/written_since", since=values["since"], tables=_per_table(
         "audit/nightly/written_table", since=values["since"]))).fetchall()
+    written += run.execute(render("audit/nightly/open_findings")).fetchall()
     values["records"] = render("audit/nightly/trail_records", **values, written=sql.SQL("").join(
         render("audit/nightly/written", table_name=table, ids=ids) for table, ids in written))
     slice_rows = sum(row_count for _, _, row_count in run.execute(sql.SQL(

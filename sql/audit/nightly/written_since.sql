@@ -1,9 +1,9 @@
 -- The records the nightly audit_trail_complete compares because they are new to it: every row of
--- the tables the trail covers written by a transaction at or after since (the last intact
--- verification's watermark; tables: sql/audit/nightly/written_table.sql for each), found by its
--- xmin, which changes with any write, triggers or not; and every record with an audit row written
--- since. Read once per run, by audit.verification.plan, which counts them and passes them to the
--- check as literals (the check reading them again would scan every ledger table a second time).
+-- the tables the trail covers that arrived at or after since (the last intact verification's
+-- watermark; tables: sql/audit/nightly/written_table.sql for each), found by its arrival_xid
+-- (migration 021), which its default sets, triggers or not; and every record with an audit row
+-- written since. Both by index, so the cost follows what is new, not the ledger. Read once per run,
+-- by audit.verification.plan, which counts them and passes them to the check as literals.
 -- One row per table: its ids.
 WITH changed (table_name, record_id) AS (
     {tables}

@@ -5,8 +5,10 @@
 -- exists. A ledger row written, changed or deleted with the triggers disabled breaks one of these.
 -- One pass over each table (ledger: sql/audit/ledger_table.sql for each), joined to the latest
 -- audit row per record (audited: sql/audit/latest_audit_rows.sql). Columns added to a table after a
--- row's latest audit row (the audit row lacks the key) are not held against it. expected = 1 row agreeing with its trail, actual = 0; details =
--- the table, the record and the columns that differ.
+-- row's latest audit row (the audit row lacks the key) are not held against it. Nor is
+-- arrival_xid: it records when the row arrived, for the checks, and rolling migration 021 back and
+-- up again sets it afresh on every row. expected = 1 row agreeing with its trail, actual = 0;
+-- details = the table, the record and the columns that differ.
 -- The full run compares every row with every audit row (archived months read back), as does the
 -- first nightly run (no intact verification yet: every row, the live log). The nightly run
 -- compares the records of records (sql/audit/nightly/trail_records.sql: written or audited since
@@ -18,7 +20,9 @@
 WITH records AS (
     {records}
 ), audited AS (
-    {audited}
+    SELECT a.table_name, a.record_id, a.seq, a.operation, a.new_data - 'arrival_xid' AS new_data, a.old_data,
+           a.inserted
+    FROM ({audited}) a
 ), ledger AS (
     {ledger}
 ), compared AS (
