@@ -153,13 +153,12 @@ def match(db: LedgerDatabase, rules: Optional[Rules] = None, bank_account_ids: O
         accounts = [_Account(*row, rules, timezone) for row in conn.execute(
             render("statements/matching/bases", bank_accounts=bank_account_ids))]
         within = [_lines_within(conn, account, through) for account in accounts]
-        if all(part is None for part in within):
+        if not any(account.incremental for account in accounts):
             # Every line is read: the links of the matched ones are hashed, not probed a line at a
             # time, nor looped over while the table is still empty.
             conn.execute("SET LOCAL enable_nestloop = off")
-        conn.execute(render("statements/matching/prepare", through=through, lines_within=sql.SQL(" OR ").join(
-            part or sql.SQL("b.id = {}").format(sql.Literal(account.id)) for account, part in zip(accounts, within))
-            if accounts else sql.SQL("false")))
+        conn.execute(render("statements/matching/prepare", through=through,
+                            lines_within=sql.SQL(" OR ").join(within) if within else sql.SQL("false")))
         conn.execute("RESET enable_nestloop")
         lines_read = conn.execute("SELECT count(*) FROM match_lines").fetchone()[0]
         days = conn.execute("SELECT DISTINCT account_id, currency, day FROM match_lines"
@@ -223,11 +222,11 @@ class _Account:
         return self.through is not None and through >= self.through
 
 
-def _lines_within(conn: psycopg.Connection, account: _Account, through: Optional[dt.date]) -> Optional[sql.Composable]:
-    """The lines of ``account`` a pass reads, as a condition: None for every one (no last pass to
-    go by), else those within twice the window of a day that changed since its last pass."""
+def _lines_within(conn: psycopg.Connection, account: _Account, through: Optional[dt.date]) -> sql.Composable:
+    """The lines of ``account`` a pass reads, as a condition: every one when there is no last pass
+    to go by, else those within twice the window of a day that changed since its last pass."""
     if not account.incremental:
-        return None
+        return sql.SQL("b.id = {}").format(sql.Literal(account.id))
     days = conn.execute(render(
         "statements/matching/changed_days", timezone=account.timezone, watermark=account.watermark,
         account=account.account_id, currency=account.currency, bank_account=account.id,
