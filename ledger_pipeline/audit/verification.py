@@ -176,14 +176,19 @@ def plan(run: psycopg.Connection, reader, anchors: list[Anchor], directory: Path
     # The records that arrived or were audited since the last intact verification, and those the
     # last verification found wrong, found once, here, and passed to the check; the slice's records
     # are found by the check, counted by their audit rows.
-    written = reader.execute(render("audit/nightly/written_since", since=values["since"], tables=_per_table(
-        "audit/nightly/written_table", since=values["since"]))).fetchall()
+    written = reader.execute(written_since(values["since"])).fetchall()
     written += run.execute(render("audit/nightly/open_findings")).fetchall()
     values["records"] = render("audit/nightly/trail_records", **values, written=sql.SQL("").join(
         render("audit/nightly/written", table_name=table, ids=ids) for table, ids in written))
     slice_rows = sum(row_count for _, _, row_count in run.execute(sql.SQL(
         "SELECT * FROM ({}) t WHERE seal_no <= {}").format(values["targets"], sql.Literal(values["verified_head"]))))
     return Plan(full, values, watermark, head, sum(ids.count(",") + 1 for _, ids in written) + slice_rows)
+
+
+def written_since(since: int) -> sql.Composable:
+    """The records that arrived or were audited at or after ``since``, a table's ids a row."""
+    return render("audit/nightly/written_since", since=since, tables=_per_table("audit/nightly/written_table",
+                                                                                 since=since))
 
 
 def _nightly_values(run: psycopg.Connection, anchors: list[Anchor], directory: Path, slices: int, slice_: int,
