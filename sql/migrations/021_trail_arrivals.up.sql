@@ -8,7 +8,9 @@
 -- entries (007), statements and statement_matches (020) have theirs. Rows from before this
 -- migration arrive at '0': they were compared by the runs before it.
 -- Each table the same way: the column added at '0' for the rows already there, then its default
--- made the writing transaction's id, and an index to find what arrived since by.
+-- made the writing transaction's id, and an index to find what arrived since by. The indexes are
+-- built in the migration's transaction: postings wait while the transactions' one builds, as
+-- for migration 019.
 DO $$
 DECLARE
     t text;
