@@ -179,6 +179,11 @@ def match(db: LedgerDatabase, rules: Optional[Rules] = None, bank_account_ids: O
                 conn.execute("RESET enable_nestloop")
                 conn.execute("RESET enable_mergejoin")
         by_rule = dict(conn.execute("SELECT rule, count(*) FROM proposed GROUP BY rule ORDER BY rule").fetchall())
+        if listed or not dry_run:
+            # Ids only for matches someone will see: gen_random_uuid() costs about 3 µs a row on a
+            # server built without OpenSSL, which reads /dev/urandom for each (the embedded one:
+            # BENCHMARKS.md), a third of what finding a match costs.
+            conn.execute("UPDATE proposed SET id = gen_random_uuid()")
         rows = conn.execute(render("statements/matching/proposed")).fetchall() if listed else []
         if not dry_run:
             conn.execute(render("statements/matching/record"))

@@ -34,7 +34,7 @@ JOIN statement_match_links e ON e.match_id = m.id AND e.entry_id IS NOT NULL
 WHERE m.unmatched_at IS NOT NULL;
 
 CREATE TEMP TABLE proposed (
-    id                uuid NOT NULL DEFAULT gen_random_uuid(),
+    id                uuid,  -- given once every rule has run, if the matches are listed or recorded (matching.py)
     bank_account_id   uuid NOT NULL,
     rule              text NOT NULL,
     strategy          text NOT NULL,
