@@ -21,6 +21,8 @@ house cash account is mapped to a bank account, and its entries become statement
     beside the same pass with no last pass to go by (statement_match_passes emptied for it and put back), which
     retries every line left unmatched, as every pass did before migration 020.
 
+--find-only: the bulk's floor and dry run only. Last, gen_random_uuid() for 1,000,000 rows on the server.
+
 Usage: uv run python benchmarks/statements.py --import-lines 10000,1000000 --entries 200000,1000000
 It uses LEDGER_DATABASE_URL's server, or the embedded one, and drops its scratch databases after.
 """
@@ -192,6 +194,14 @@ def measure_matching(scratch: Scratch, entries: int, args) -> dict:
         raise SystemExit(f"the matcher matched {dry.made} of {bulk} lines: the data is not what was meant")
     best = side_by_side(args.repeat, floor=floor,
                         matcher=lambda: matching.match(db, rules, dry_run=True, through=through, listed=False))
+    if args.find_only:
+        db.close()
+        scratch.drop(MATCH_DB)
+        scratch.names.remove(MATCH_DB)
+        found = {"days": days, "bulk_lines": bulk, "floor_pairs": floor_pairs, "matched": dry.made,
+                 "rules": dry.counts(), "floor": best["floor"], "matcher": best["matcher"]}
+        log(f"{entries:,}: {found}")
+        return found
     listed = seconds(lambda: matching.match(db, rules, dry_run=True, through=through))
     log(f"floor {best['floor']:.2f} s, matcher (dry run) {best['matcher']:.2f} s, listing every match"
         f" {listed:.2f} s; recording the bulk pass")
@@ -224,6 +234,14 @@ def measure_matching(scratch: Scratch, entries: int, args) -> dict:
     return found
 
 
+def uuid_seconds(url: str, repeat: int) -> float:
+    """gen_random_uuid() for 1,000,000 rows on ``url``'s server, best of ``repeat``: the cost that made
+    the matcher give its proposed matches ids only when they are listed or recorded."""
+    with psycopg.connect(url) as conn:
+        return min(seconds(lambda: conn.execute(
+            "SELECT count(gen_random_uuid()) FROM generate_series(1, 1000000)").fetchone()) for _ in range(repeat))
+
+
 def report(imports: dict, matches: dict, args, version: str) -> str:
     rows = ["| lines | file | seconds | lines/s | peak RSS |", "|---:|---:|---:|---:|---:|"]
     rows += [f"| {n:,} | {r['file_mb']:.0f} MB | {r['seconds']:.1f} | {r['rate']:,.0f} | {r['peak_mb']:.0f} MB |"
@@ -233,6 +251,13 @@ def report(imports: dict, matches: dict, args, version: str) -> str:
         low, high = imports[min(imports)], imports[max(imports)]
         out.append(f"Peak RSS ratio {max(imports):,} / {min(imports):,} lines: {high['peak_mb'] / low['peak_mb']:.2f}x")
         out.append("")
+    if args.find_only:
+        rows = ["| entries | days | bulk lines | matched | floor | matcher (dry run) | ratio |",
+                "|---:|---:|---:|---:|---:|---:|---:|"]
+        rows += [f"| {n:,} | {m['days']} | {m['bulk_lines']:,} | {m['matched']:,} | {m['floor']:.2f} s |"
+                 f" {m['matcher']:.2f} s | {m['matcher'] / m['floor']:.2f}x |" for n, m in matches.items()]
+        return "\n".join(out + ["Matching (EUR cash account), finding only:", "", *rows, "",
+                                f"PostgreSQL {version}; best of {args.repeat}; rules {args.rules}"])
     rows = ["| entries | days | bulk lines | matched | floor | matcher (dry run) | ratio | listing dry run | recorded"
             " | day lines | day run (lines tried) | every line retried (lines tried) |",
             "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -262,12 +287,15 @@ def main() -> None:
     parser.add_argument("--rules", choices=RULES, default="default", help="the matcher's rules")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--work-mem", default="64MB")
+    parser.add_argument("--find-only", action="store_true",
+                        help="the floor and the matcher's dry run only: no listing, recording or day's run")
     args = parser.parse_args()
     with Scratch(database_url(), args.work_mem) as scratch:
         sizes = [int(n) for n in args.import_lines.split(",") if n]
         imports = measure_import(scratch, sizes) if sizes else {}
         matches = {n: measure_matching(scratch, n, args) for n in map(int, filter(None, args.entries.split(",")))}
         version = server_version(scratch.admin)
+        print(f"gen_random_uuid() for 1,000,000 rows: {uuid_seconds(scratch.admin, args.repeat):.2f} s")
     print(report(imports, matches, args, version))
 
 
